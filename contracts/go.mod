@@ -1,0 +1,3 @@
+module github.com/gfnpipeline/contracts
+
+go 1.26.8

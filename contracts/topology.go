@@ -1,0 +1,189 @@
+package contracts
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Names of topics, queues and the bucket. Terraform, `gfnctl infra apply`, the services and the
+// compose file all use these; tests check that they agree.
+const (
+	TopicPipelineEvents = "gfn-pipeline-events"
+	TopicNotifications  = "gfn-notifications"
+
+	QueueExtractor   = "gfn-extractor"
+	QueueValidator   = "gfn-validator"
+	QueueTransformer = "gfn-transformer"
+	QueueLoader      = "gfn-loader"
+	QueueNotifier    = "gfn-notifier"
+
+	DefaultBucket = "gfn-data-lake"
+
+	// DLQSuffix names a queue's dead-letter queue: <queue>-dlq.
+	DLQSuffix = "-dlq"
+
+	// MaxReceiveCount: three retries after the first delivery, then the DLQ.
+	MaxReceiveCount = 4
+)
+
+// Message attribute names (CloudEvents 1.0 plus routing and correlation). SQS allows 10
+// attributes a message; the envelope uses 8, leaving room for the DLQ reason and, on a
+// redriven message, the original id and receive count (which replace the reason).
+const (
+	AttrID            = "id"
+	AttrSource        = "source"
+	AttrType          = "type"
+	AttrTime          = "time"
+	AttrSpecVersion   = "specversion"
+	AttrEventType     = "event_type"
+	AttrRunID         = "run_id"
+	AttrCorrelationID = "correlation_id"
+
+	// AttrError carries why a message was dead-lettered.
+	AttrError = "error"
+	// AttrRedriveOriginalID and AttrRedriveReceiveCount are set by `gfnctl dlq redrive`.
+	AttrRedriveOriginalID   = "redrive_original_id"
+	AttrRedriveReceiveCount = "redrive_receive_count"
+
+	SpecVersion = "1.0"
+)
+
+// Queue is one SQS queue with its dead-letter queue.
+type Queue struct {
+	Name string
+	// VisibilityTimeoutSeconds is longer than the consumer's worst-case handling time.
+	VisibilityTimeoutSeconds int
+	MaxReceiveCount          int
+	// RetentionSeconds for the queue; its DLQ keeps messages for the SQS maximum (14 days).
+	RetentionSeconds int
+}
+
+// DLQ is the name of the queue's dead-letter queue.
+func (q Queue) DLQ() string { return q.Name + DLQSuffix }
+
+// Subscription delivers a topic's events to a queue, raw, filtered on event_type.
+// An empty EventTypes means every event.
+type Subscription struct {
+	Topic      string
+	Queue      string
+	EventTypes []string
+}
+
+// FilterPolicy is the SNS filter policy JSON for the subscription ("" when it takes all).
+func (s Subscription) FilterPolicy() string {
+	if len(s.EventTypes) == 0 {
+		return ""
+	}
+	types := append([]string(nil), s.EventTypes...)
+	sort.Strings(types)
+	return fmt.Sprintf(`{"%s":["%s"]}`, AttrEventType, strings.Join(types, `","`))
+}
+
+// Matches reports whether an event of this type passes the subscription's filter.
+func (s Subscription) Matches(eventType string) bool {
+	if len(s.EventTypes) == 0 {
+		return true
+	}
+	for _, t := range s.EventTypes {
+		if t == eventType {
+			return true
+		}
+	}
+	return false
+}
+
+// BucketNotification sends S3 ObjectCreated events for a prefix to a queue (Snowpipe's
+// auto-ingest in production, the loader locally).
+type BucketNotification struct {
+	Prefix string
+	Suffix string
+	Queue  string
+}
+
+// Topology is the whole messaging layout.
+type Topology struct {
+	Bucket        string
+	Topics        []string
+	Queues        []Queue
+	Subscriptions []Subscription
+	Notifications []BucketNotification
+	// CommandQueues maps a command's event type to the queue it is sent to directly.
+	CommandQueues map[string]string
+}
+
+// DefaultTopology is the production layout; bucket "" means DefaultBucket.
+func DefaultTopology(bucket string) Topology {
+	if bucket == "" {
+		bucket = DefaultBucket
+	}
+	q := func(name string, visibility int) Queue {
+		return Queue{Name: name, VisibilityTimeoutSeconds: visibility, MaxReceiveCount: MaxReceiveCount, RetentionSeconds: 4 * 24 * 3600}
+	}
+	return Topology{
+		Bucket: bucket,
+		Topics: []string{TopicPipelineEvents, TopicNotifications},
+		Queues: []Queue{
+			// The extractor's worst case is a year's download with retries and backoff.
+			q(QueueExtractor, 900),
+			q(QueueValidator, 120),
+			q(QueueTransformer, 120),
+			q(QueueLoader, 300),
+			q(QueueNotifier, 60),
+		},
+		Subscriptions: []Subscription{
+			{Topic: TopicPipelineEvents, Queue: QueueValidator, EventTypes: []string{RawBatchLanded{}.EventType()}},
+			{Topic: TopicPipelineEvents, Queue: QueueTransformer, EventTypes: []string{BatchValidated{}.EventType()}},
+			{Topic: TopicPipelineEvents, Queue: QueueNotifier},
+		},
+		Notifications: []BucketNotification{
+			{Prefix: "transformed/", Suffix: ".parquet", Queue: QueueLoader},
+		},
+		CommandQueues: map[string]string{
+			ExtractionRequested{}.EventType(): QueueExtractor,
+		},
+	}
+}
+
+// TopicFor is where a message is published: commands to their queue, run outcomes to the
+// notifications topic, every other event to the pipeline events topic.
+func (t Topology) TopicFor(m Message) (name string, isQueue bool) {
+	if q, ok := t.CommandQueues[m.EventType()]; ok {
+		return q, true
+	}
+	switch m.(type) {
+	case *RunCompleted, *RunFailed, RunCompleted, RunFailed:
+		return TopicNotifications, false
+	}
+	return TopicPipelineEvents, false
+}
+
+// SubscribersOf lists the queues an event published on topic reaches.
+func (t Topology) SubscribersOf(topic, eventType string) []string {
+	var out []string
+	for _, s := range t.Subscriptions {
+		if s.Topic == topic && s.Matches(eventType) {
+			out = append(out, s.Queue)
+		}
+	}
+	return out
+}
+
+// Queue finds a queue by name.
+func (t Topology) Queue(name string) (Queue, bool) {
+	for _, q := range t.Queues {
+		if q.Name == name {
+			return q, true
+		}
+	}
+	return Queue{}, false
+}
+
+// DLQs lists every dead-letter queue name.
+func (t Topology) DLQs() []string {
+	out := make([]string, len(t.Queues))
+	for i, q := range t.Queues {
+		out[i] = q.DLQ()
+	}
+	return out
+}

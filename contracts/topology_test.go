@@ -1,0 +1,65 @@
+package contracts
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+func TestTopologyRouting(t *testing.T) {
+	top := DefaultTopology("")
+	tests := []struct {
+		msg  Message
+		want []string
+	}{
+		{&RawBatchLanded{}, []string{QueueValidator, QueueNotifier}},
+		{&BatchValidated{}, []string{QueueTransformer, QueueNotifier}},
+		{&BatchTransformed{}, []string{QueueNotifier}},
+		{&BatchLoaded{}, []string{QueueNotifier}},
+		{&ExtractionPlanned{}, []string{QueueNotifier}},
+	}
+	for _, tc := range tests {
+		topic, isQueue := top.TopicFor(tc.msg)
+		if isQueue || topic != TopicPipelineEvents {
+			t.Fatalf("%T goes to %s (queue=%v)", tc.msg, topic, isQueue)
+		}
+		got := top.SubscribersOf(topic, tc.msg.EventType())
+		if len(got) != len(tc.want) {
+			t.Fatalf("%T reaches %v, want %v", tc.msg, got, tc.want)
+		}
+		for i := range got {
+			if got[i] != tc.want[i] {
+				t.Fatalf("%T reaches %v, want %v", tc.msg, got, tc.want)
+			}
+		}
+	}
+	if q, isQueue := top.TopicFor(&ExtractionRequested{}); !isQueue || q != QueueExtractor {
+		t.Fatalf("ExtractionRequested goes to %s", q)
+	}
+	if topic, _ := top.TopicFor(&RunCompleted{}); topic != TopicNotifications {
+		t.Fatalf("RunCompleted goes to %s", topic)
+	}
+}
+
+func TestFilterPolicyIsValidJSON(t *testing.T) {
+	for _, s := range DefaultTopology("").Subscriptions {
+		p := s.FilterPolicy()
+		if p == "" {
+			continue
+		}
+		var v map[string][]string
+		if err := json.Unmarshal([]byte(p), &v); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		if len(v[AttrEventType]) != len(s.EventTypes) {
+			t.Fatalf("%s does not list %v", p, s.EventTypes)
+		}
+	}
+}
+
+func TestEveryQueueHasDLQAndRedrive(t *testing.T) {
+	for _, q := range DefaultTopology("").Queues {
+		if q.MaxReceiveCount != 4 || q.DLQ() != q.Name+"-dlq" || q.VisibilityTimeoutSeconds < 30 {
+			t.Errorf("queue %+v", q)
+		}
+	}
+}

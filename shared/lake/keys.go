@@ -1,0 +1,56 @@
+// Package lake holds the data lake's layout (object keys) and its storage: S3 in AWS, a
+// directory for the embedded run. Keys are deterministic per batch so a redelivered message
+// rewrites the same object instead of adding a second one.
+package lake
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/gfnpipeline/contracts"
+)
+
+const dataset = contracts.RecordSchemaName
+
+// Prefixes of the lake's zones.
+const (
+	RawPrefix         = "raw/" + dataset + "/"
+	StagedPrefix      = "staged/" + dataset + "/"
+	TransformedPrefix = "transformed/" + dataset + "/"
+	FailedPrefix      = "failed/" + dataset + "/"
+	RunsPrefix        = "metadata/runs/"
+	SchemaKey         = "metadata/schemas/ecological_footprint_v1.json"
+)
+
+// Partitions are by extraction date (the production layout), not by the data's year.
+func datePartition(zone string, at time.Time) string {
+	at = at.UTC()
+	return fmt.Sprintf("%syear=%04d/month=%02d/day=%02d/", zone, at.Year(), at.Month(), at.Day())
+}
+
+func stamp(at time.Time) string { return at.UTC().Format("20060102_150405") }
+
+// RawKey is where the API's bytes for a batch extracted at `at` are kept (immutable).
+func RawKey(at time.Time, batchID string) string {
+	return fmt.Sprintf("%sdata_%s_%s.json", datePartition(RawPrefix, at), stamp(at), batchID)
+}
+
+// StagedKey holds a batch's valid rows as NDJSON.
+func StagedKey(runID, batchID string) string {
+	return fmt.Sprintf("%srun=%s/%s.ndjson", StagedPrefix, runID, batchID)
+}
+
+// TransformedKey is the batch's Parquet file. Snowpipe loads each file name once, so a
+// new extraction gets a new name (its timestamp) and a redelivery keeps the old one.
+func TransformedKey(at time.Time, batchID string) string {
+	return fmt.Sprintf("%sdata_%s_%s.parquet", datePartition(TransformedPrefix, at), stamp(at), batchID)
+}
+
+// FailedKey holds a batch's rejected rows with reasons (or a whole batch's error).
+func FailedKey(at time.Time, batchID string) string {
+	at = at.UTC()
+	return fmt.Sprintf("%s%04d/%02d/%02d/error_%s_%s.json", FailedPrefix, at.Year(), at.Month(), at.Day(), stamp(at), batchID)
+}
+
+// RunPrefix is the run ledger's folder.
+func RunPrefix(runID string) string { return RunsPrefix + runID + "/" }

@@ -1,0 +1,3 @@
+module github.com/gfnpipeline/tools/gfnapi-sim
+
+go 1.26.8
