@@ -103,6 +103,9 @@ type BucketNotification struct {
 
 // Topology is the whole messaging layout.
 type Topology struct {
+	// Prefix is put before every queue, topic and bucket name: one account can hold several
+	// environments (and tests can share one emulator).
+	Prefix        string
 	Bucket        string
 	Topics        []string
 	Queues        []Queue
@@ -153,9 +156,43 @@ func (t Topology) TopicFor(m Message) (name string, isQueue bool) {
 	}
 	switch m.(type) {
 	case *RunCompleted, *RunFailed, RunCompleted, RunFailed:
-		return TopicNotifications, false
+		return t.Name(TopicNotifications), false
 	}
-	return TopicPipelineEvents, false
+	return t.Name(TopicPipelineEvents), false
+}
+
+// Name is the deployed name of a queue or topic (the base name with the prefix).
+func (t Topology) Name(base string) string { return t.Prefix + base }
+
+// WithPrefix returns the topology with every queue, topic and the bucket renamed.
+func (t Topology) WithPrefix(prefix string) Topology {
+	out := t
+	out.Prefix = t.Prefix + prefix
+	out.Bucket = prefix + t.Bucket
+	out.Topics = make([]string, len(t.Topics))
+	for i, n := range t.Topics {
+		out.Topics[i] = prefix + n
+	}
+	out.Queues = make([]Queue, len(t.Queues))
+	for i, q := range t.Queues {
+		q.Name = prefix + q.Name
+		out.Queues[i] = q
+	}
+	out.Subscriptions = make([]Subscription, len(t.Subscriptions))
+	for i, s := range t.Subscriptions {
+		s.Topic, s.Queue = prefix+s.Topic, prefix+s.Queue
+		out.Subscriptions[i] = s
+	}
+	out.Notifications = make([]BucketNotification, len(t.Notifications))
+	for i, n := range t.Notifications {
+		n.Queue = prefix + n.Queue
+		out.Notifications[i] = n
+	}
+	out.CommandQueues = make(map[string]string, len(t.CommandQueues))
+	for k, v := range t.CommandQueues {
+		out.CommandQueues[k] = prefix + v
+	}
+	return out
 }
 
 // SubscribersOf lists the queues an event published on topic reaches.

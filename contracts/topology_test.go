@@ -63,3 +63,23 @@ func TestEveryQueueHasDLQAndRedrive(t *testing.T) {
 		}
 	}
 }
+
+func TestWithPrefixRenamesEverything(t *testing.T) {
+	top := DefaultTopology("lake").WithPrefix("t1-")
+	if top.Bucket != "t1-lake" || top.Name(QueueLoader) != "t1-gfn-loader" {
+		t.Fatalf("bucket %s, loader %s", top.Bucket, top.Name(QueueLoader))
+	}
+	if q, _ := top.TopicFor(&ExtractionRequested{}); q != "t1-gfn-extractor" {
+		t.Fatalf("command queue %s", q)
+	}
+	if topic, _ := top.TopicFor(&RunFailed{}); topic != "t1-gfn-notifications" {
+		t.Fatalf("notifications topic %s", topic)
+	}
+	got := top.SubscribersOf("t1-"+TopicPipelineEvents, "RawBatchLanded")
+	if len(got) != 2 || got[0] != "t1-gfn-validator" {
+		t.Fatalf("subscribers %v", got)
+	}
+	if _, ok := top.Queue("t1-gfn-notifier"); !ok || top.Notifications[0].Queue != "t1-gfn-loader" {
+		t.Fatal("queues or notifications not renamed")
+	}
+}

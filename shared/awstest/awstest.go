@@ -1,0 +1,107 @@
+// Package awstest gives tests a real SQS/SNS/S3 protocol peer: the emulator named by
+// AWS_ENDPOINT_URL (CI starts moto's server), or else a moto server started for the test
+// binary. Each test gets its own name prefix so tests can share one emulator.
+package awstest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/gfnpipeline/contracts"
+	"github.com/gfnpipeline/shared/awsconfig"
+	"github.com/gfnpipeline/shared/infra"
+)
+
+var (
+	once     sync.Once
+	endpoint string
+	startErr error
+)
+
+// Endpoint returns the emulator's URL, starting moto when AWS_ENDPOINT_URL is not set. It
+// fails the test when neither is possible: these tests exist to exercise the real protocol.
+func Endpoint(t testing.TB) string {
+	t.Helper()
+	once.Do(func() {
+		if e := os.Getenv("AWS_ENDPOINT_URL"); e != "" {
+			endpoint = e
+			return
+		}
+		endpoint, startErr = startMoto()
+	})
+	if startErr != nil {
+		t.Fatalf("no AWS emulator: set AWS_ENDPOINT_URL or install moto (pip install 'moto[server]'): %v", startErr)
+	}
+	return endpoint
+}
+
+func startMoto() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	cmd := exec.Command("python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+	// The server dies with the test binary.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return "", fmt.Errorf("start moto: %w", err)
+	}
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if res, err := http.Get(url + "/moto-api/"); err == nil {
+			res.Body.Close()
+			return url, nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cmd.Process.Kill()
+	return "", fmt.Errorf("moto did not answer on %s", url)
+}
+
+// Config points the SDK (through the environment, as services read it) at the emulator and
+// returns the loaded config.
+func Config(t testing.TB) aws.Config {
+	t.Helper()
+	t.Setenv("AWS_ENDPOINT_URL", Endpoint(t))
+	if os.Getenv("AWS_ACCESS_KEY_ID") == "" {
+		t.Setenv("AWS_ACCESS_KEY_ID", "test")
+		t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	}
+	cfg, err := awsconfig.Load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// Prefix is a fresh name prefix for one test's queues, topics and bucket.
+func Prefix() string {
+	b := make([]byte, 4)
+	rand.Read(b)
+	return "t" + hex.EncodeToString(b) + "-"
+}
+
+// Topology applies a fresh prefixed copy of the default topology and returns it.
+func Topology(t testing.TB, cfg aws.Config) contracts.Topology {
+	t.Helper()
+	top := contracts.DefaultTopology("").WithPrefix(Prefix())
+	if _, err := infra.Apply(context.Background(), infra.NewClients(cfg), top); err != nil {
+		t.Fatalf("apply topology: %v", err)
+	}
+	return top
+}

@@ -1,0 +1,113 @@
+package messaging
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/gfnpipeline/contracts"
+	"github.com/gfnpipeline/shared/telemetry"
+)
+
+// Settler is how a transport finishes a delivery that failed.
+type Settler interface {
+	// Retry makes the message come back after the delay. It reports whether the original
+	// delivery is settled (ack it) or must be left to reappear (nack it).
+	Retry(ctx context.Context, d Delivery, after time.Duration) (settled bool, err error)
+	// DeadLetter moves the message to the queue's DLQ with the reason as an attribute. On
+	// success the original is acked.
+	DeadLetter(ctx context.Context, d Delivery, reason string) error
+}
+
+// Backoff is the delay before delivery attempt+1: 1 s, 2 s, 4 s.
+func Backoff(attempt int) time.Duration {
+	if attempt < 1 {
+		attempt = 1
+	}
+	return time.Second << (attempt - 1)
+}
+
+// Policy applies the delivery rules to a handler's outcome.
+type Policy struct {
+	// MaxAttempts equals the queue's maxReceiveCount: on the last attempt a failure is
+	// dead-lettered by the handler side, so the DLQ message carries its reason. The queue's
+	// RedrivePolicy stays as the backstop for consumers that crash mid-message.
+	MaxAttempts int
+	// Publisher, when set, announces BatchFailed for dead-lettered pipeline messages so the
+	// run fails instead of waiting for a batch that will never arrive.
+	Publisher Publisher
+	// Backoff overrides the retry delays (tests).
+	Backoff func(attempt int) time.Duration
+}
+
+// Process runs c on d and settles failures. It returns true when the delivery is finished
+// (ack: delete it) and false when it must come back (nack).
+func (p Policy) Process(ctx context.Context, c Consumer, d Delivery, s Settler) bool {
+	log := telemetry.Logger(ctx).With("queue", c.Queue, "message_id", d.MessageID, "attempt", d.Attempt,
+		"run_id", d.Attributes[contracts.AttrRunID], "type", d.Attributes[contracts.AttrType])
+	err := safeHandle(telemetry.WithLogger(ctx, log), c, d)
+	if err == nil {
+		return true
+	}
+	maxAttempts := p.MaxAttempts
+	if maxAttempts == 0 {
+		maxAttempts = contracts.MaxReceiveCount
+	}
+	if IsPermanent(err) || d.Attempt >= maxAttempts {
+		var perm *PermanentError
+		if IsPermanent(err) && !errors.As(err, &perm) {
+			err = Permanent(err)
+		}
+		reason := err.Error()
+		if !IsPermanent(err) {
+			reason = fmt.Sprintf("failed %d deliveries: %s", d.Attempt, reason)
+		}
+		if dlErr := s.DeadLetter(ctx, d, reason); dlErr != nil {
+			log.Error("dead-letter failed; message will be redelivered", "error", dlErr.Error(), "reason", reason)
+			return false
+		}
+		log.Error("message dead-lettered", "error", reason, "dlq", c.Queue+contracts.DLQSuffix)
+		p.announceFailure(ctx, c, d, reason)
+		return true
+	}
+	backoff := Backoff
+	if p.Backoff != nil {
+		backoff = p.Backoff
+	}
+	delay := backoff(d.Attempt)
+	log.Warn("handler failed; retrying", "error", err.Error(), "retry_in", delay.String())
+	settled, rErr := s.Retry(ctx, d, delay)
+	if rErr != nil {
+		log.Error("could not schedule retry; message returns after its visibility timeout", "error", rErr.Error())
+		return false
+	}
+	return settled
+}
+
+func safeHandle(ctx context.Context, c Consumer, d Delivery) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("handler panic: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return c.Handle(ctx, d)
+}
+
+// announceFailure publishes BatchFailed when the dead-lettered message belongs to a run.
+func (p Policy) announceFailure(ctx context.Context, c Consumer, d Delivery, reason string) {
+	runID := d.Attributes[contracts.AttrRunID]
+	// A dead-lettered BatchFailed announces nothing more: that would loop.
+	if p.Publisher == nil || runID == "" || d.Attributes[contracts.AttrType] == contracts.TypeBatchFailed {
+		return
+	}
+	batchID := ""
+	if m, err := contracts.Decode(d.Attributes[contracts.AttrType], d.Body); err == nil {
+		batchID = m.Batch()
+	}
+	ev := &contracts.BatchFailed{Header: contracts.Header{RunID: runID, BatchID: batchID}, Stage: c.Queue, Reason: reason}
+	if err := p.Publisher.Publish(ctx, ev); err != nil {
+		telemetry.Logger(ctx).Error("publish BatchFailed", "run_id", runID, "batch_id", batchID, "error", err.Error())
+	}
+}

@@ -1,0 +1,278 @@
+// Package warehouse lands transformed Parquet files in the warehouse: DuckDB for local runs
+// (the loader plays Snowpipe plus the stream and task), Snowflake in production. Both drivers
+// share the table layout and the MERGE text so local runs exercise the production semantics:
+// each file loads once (Force reloads), RAW is append-only, TRANSFORMED keeps one row per
+// natural key where the latest extracted_at wins and ties go to the later load.
+package warehouse
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gfnpipeline/contracts"
+)
+
+// Warehouse is what the loader needs from a warehouse driver.
+type Warehouse interface {
+	// Migrate creates or updates schemas, tables and views; it is idempotent.
+	Migrate(ctx context.Context) error
+	// LoadFile appends a local Parquet file to RAW and merges it into TRANSFORMED, once per
+	// FileName unless Force is set.
+	LoadFile(ctx context.Context, f FileLoad) (LoadResult, error)
+	// Count returns TRANSFORMED's row count.
+	Count(ctx context.Context) (int64, error)
+	Close() error
+}
+
+// FileLoad names one Parquet file to load.
+type FileLoad struct {
+	// LocalPath is where the file is on this machine.
+	LocalPath string
+	// FileName is the lake key: Snowpipe's load-once identity for the file.
+	FileName string
+	RunID    string
+	BatchID  string
+	// Force reloads a file that was loaded before (Snowflake's COPY ... FORCE = TRUE).
+	Force bool
+}
+
+// LoadResult says what a LoadFile did.
+type LoadResult struct {
+	// LoadID identifies the load that put the file in RAW (the earlier one when AlreadyLoaded).
+	LoadID        string
+	RowsLoaded    int
+	AlreadyLoaded bool
+	// TableRows is TRANSFORMED's row count after the load.
+	TableRows int64
+}
+
+// ErrBadFile marks a file that can never load (not Parquet, or missing required columns).
+// Callers do not retry it.
+var ErrBadFile = errors.New("file cannot be loaded")
+
+// Table and view names. Snowflake folds the unquoted names to upper case (RAW.ECOLOGICAL_FOOTPRINT).
+const (
+	RawTable         = "raw.ecological_footprint"
+	LoadHistoryTable = "raw.load_history"
+	TransformedTable = "transformed.ecological_footprint"
+	CountriesTable   = "transformed.countries"
+	BalanceView      = "transformed.footprint_balance"
+	OvershootView    = "transformed.earth_overshoot_day"
+)
+
+// column is one contracts.Row column with its type in each dialect.
+type column struct {
+	name      string
+	duck      string
+	snow      string
+	nullable bool
+}
+
+// rowColumns mirrors contracts.RowColumns (a test keeps them in step).
+var rowColumns = []column{
+	{"year", "INTEGER", "INTEGER", false},
+	{"country_code", "INTEGER", "INTEGER", false},
+	{"country_name", "VARCHAR", "VARCHAR", false},
+	{"short_name", "VARCHAR", "VARCHAR", false},
+	{"iso_alpha2", "VARCHAR", "VARCHAR", true},
+	{"iso_alpha3", "VARCHAR", "VARCHAR", true},
+	{"is_aggregate", "BOOLEAN", "BOOLEAN", false},
+	{"record_type", "VARCHAR", "VARCHAR", false},
+	{"crop_land", "DOUBLE", "FLOAT", true},
+	{"grazing_land", "DOUBLE", "FLOAT", true},
+	{"forest_land", "DOUBLE", "FLOAT", true},
+	{"fishing_ground", "DOUBLE", "FLOAT", true},
+	{"builtup_land", "DOUBLE", "FLOAT", true},
+	{"carbon", "DOUBLE", "FLOAT", true},
+	{"value", "DOUBLE", "FLOAT", false},
+	{"score", "VARCHAR", "VARCHAR", true},
+	{"extra", "VARCHAR", "VARCHAR", true},
+	{"run_id", "VARCHAR", "VARCHAR", false},
+	{"batch_id", "VARCHAR", "VARCHAR", false},
+	{"source_key", "VARCHAR", "VARCHAR", false},
+	{"extracted_at", "TIMESTAMP", "TIMESTAMP_NTZ", false},
+}
+
+// loadColumns are the warehouse's own lineage columns, set per load.
+var loadColumns = []column{
+	{"file_name", "VARCHAR", "VARCHAR", false},
+	{"load_id", "VARCHAR", "VARCHAR", false},
+	{"loaded_at", "TIMESTAMP", "TIMESTAMP_NTZ", false},
+}
+
+type dialect int
+
+const (
+	duckDialect dialect = iota
+	snowDialect
+)
+
+func columnDefs(d dialect, cols []column) string {
+	defs := make([]string, len(cols))
+	for i, c := range cols {
+		typ := c.duck
+		if d == snowDialect {
+			typ = c.snow
+		}
+		defs[i] = "    " + c.name + " " + typ
+		if !c.nullable {
+			defs[i] += " NOT NULL"
+		}
+	}
+	return strings.Join(defs, ",\n")
+}
+
+func names(cols []column) []string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = c.name
+	}
+	return out
+}
+
+func allColumns() []column { return append(append([]column{}, rowColumns...), loadColumns...) }
+
+// tableDDL returns the RAW and TRANSFORMED fact tables. TRANSFORMED's primary key is enforced
+// by DuckDB and informational in Snowflake, where the MERGE keeps it true.
+func tableDDL(d dialect) []string {
+	cols := columnDefs(d, allColumns())
+	return []string{
+		"CREATE SCHEMA IF NOT EXISTS raw",
+		"CREATE SCHEMA IF NOT EXISTS transformed",
+		"CREATE TABLE IF NOT EXISTS " + RawTable + " (\n" + cols + "\n)",
+		"CREATE TABLE IF NOT EXISTS " + TransformedTable + " (\n" + cols +
+			",\n    PRIMARY KEY (" + strings.Join(contracts.NaturalKey, ", ") + ")\n)",
+		`CREATE TABLE IF NOT EXISTS ` + CountriesTable + ` (
+    country_code INTEGER NOT NULL PRIMARY KEY,
+    country_name VARCHAR NOT NULL,
+    short_name VARCHAR,
+    iso_alpha2 VARCHAR,
+    iso_alpha3 VARCHAR,
+    is_aggregate BOOLEAN NOT NULL,
+    first_year INTEGER NOT NULL,
+    last_year INTEGER NOT NULL
+)`,
+	}
+}
+
+// mergeSQL merges source (rows shaped like RAW, possibly from several loads) into TRANSFORMED:
+// one row per natural key, the latest extracted_at wins and ties go to the later load. The
+// same text runs in DuckDB (per loaded file) and in the Snowflake task (per stream batch).
+func mergeSQL(source string) string {
+	key := contracts.NaturalKey
+	on := make([]string, len(key))
+	for i, k := range key {
+		on[i] = "t." + k + " = s." + k
+	}
+	isKey := map[string]bool{}
+	for _, k := range key {
+		isKey[k] = true
+	}
+	var set []string
+	for _, c := range allColumns() {
+		if !isKey[c.name] {
+			set = append(set, c.name+" = s."+c.name)
+		}
+	}
+	cols := names(allColumns())
+	vals := make([]string, len(cols))
+	for i, c := range cols {
+		vals[i] = "s." + c
+	}
+	return `MERGE INTO ` + TransformedTable + ` AS t
+USING (
+    SELECT * FROM ` + source + `
+    QUALIFY row_number() OVER (PARTITION BY ` + strings.Join(key, ", ") + `
+                               ORDER BY extracted_at DESC, loaded_at DESC, load_id DESC) = 1
+) AS s
+ON ` + strings.Join(on, " AND ") + `
+WHEN MATCHED AND (s.extracted_at > t.extracted_at
+                  OR (s.extracted_at = t.extracted_at AND s.loaded_at >= t.loaded_at)) THEN
+    UPDATE SET ` + strings.Join(set, ", ") + `
+WHEN NOT MATCHED THEN
+    INSERT (` + strings.Join(cols, ", ") + `)
+    VALUES (` + strings.Join(vals, ", ") + `)`
+}
+
+// countriesMergeSQL keeps the countries reference table (the dimension analysts join and Soda
+// checks referential integrity against) in step with the countries the source rows name.
+// Names come from the latest year a country appears in.
+func countriesMergeSQL(source string) string {
+	return `MERGE INTO ` + CountriesTable + ` AS t
+USING (
+    SELECT country_code,
+           max_by(country_name, year) AS country_name,
+           max_by(short_name, year) AS short_name,
+           max_by(iso_alpha2, year) AS iso_alpha2,
+           max_by(iso_alpha3, year) AS iso_alpha3,
+           max(CASE WHEN is_aggregate THEN 1 ELSE 0 END) = 1 AS is_aggregate,
+           min(year) AS first_year,
+           max(year) AS last_year
+    FROM ` + source + `
+    GROUP BY country_code
+) AS s
+ON t.country_code = s.country_code
+WHEN MATCHED THEN UPDATE SET
+    country_name = CASE WHEN s.last_year >= t.last_year THEN s.country_name ELSE t.country_name END,
+    short_name = CASE WHEN s.last_year >= t.last_year THEN s.short_name ELSE t.short_name END,
+    iso_alpha2 = CASE WHEN s.last_year >= t.last_year THEN s.iso_alpha2 ELSE t.iso_alpha2 END,
+    iso_alpha3 = CASE WHEN s.last_year >= t.last_year THEN s.iso_alpha3 ELSE t.iso_alpha3 END,
+    is_aggregate = s.is_aggregate,
+    first_year = least(t.first_year, s.first_year),
+    last_year = greatest(t.last_year, s.last_year)
+WHEN NOT MATCHED THEN
+    INSERT (country_code, country_name, short_name, iso_alpha2, iso_alpha3, is_aggregate, first_year, last_year)
+    VALUES (s.country_code, s.country_name, s.short_name, s.iso_alpha2, s.iso_alpha3, s.is_aggregate, s.first_year, s.last_year)`
+}
+
+// viewDDL is the analysts' layer, plain SQL both dialects (and DuckDB 1.0, which re-parses
+// view text when Soda opens the file) understand.
+func viewDDL() []string {
+	return []string{
+		`CREATE OR REPLACE VIEW ` + BalanceView + ` AS
+SELECT country_code,
+       max(country_name) AS country_name,
+       max(CASE WHEN is_aggregate THEN 1 ELSE 0 END) = 1 AS is_aggregate,
+       year,
+       max(CASE WHEN record_type = 'EFConsTotGHA' THEN value END) AS footprint_gha,
+       max(CASE WHEN record_type = 'BiocapTotGHA' THEN value END) AS biocapacity_gha,
+       max(CASE WHEN record_type = 'BiocapTotGHA' THEN value END)
+         - max(CASE WHEN record_type = 'EFConsTotGHA' THEN value END) AS balance_gha,
+       max(CASE WHEN record_type = 'EFConsPerCap' THEN value END) AS footprint_per_cap,
+       max(CASE WHEN record_type = 'BiocapPerCap' THEN value END) AS biocapacity_per_cap,
+       max(CASE WHEN record_type = 'BiocapPerCap' THEN value END)
+         - max(CASE WHEN record_type = 'EFConsPerCap' THEN value END) AS balance_per_cap,
+       CASE WHEN max(CASE WHEN record_type = 'BiocapTotGHA' THEN value END)
+                 >= max(CASE WHEN record_type = 'EFConsTotGHA' THEN value END) THEN 'reserve'
+            ELSE 'deficit' END AS status
+FROM ` + TransformedTable + `
+WHERE record_type IN ('EFConsTotGHA', 'BiocapTotGHA', 'EFConsPerCap', 'BiocapPerCap')
+GROUP BY country_code, year
+HAVING max(CASE WHEN record_type = 'EFConsTotGHA' THEN value END) IS NOT NULL
+   AND max(CASE WHEN record_type = 'BiocapTotGHA' THEN value END) IS NOT NULL`,
+		// GFN: Overshoot Day = (Earth's biocapacity / humanity's footprint) x 365, counted from 1 January.
+		fmt.Sprintf(`CREATE OR REPLACE VIEW `+OvershootView+` AS
+SELECT year,
+       biocapacity_gha,
+       footprint_gha,
+       footprint_gha / biocapacity_gha AS earths,
+       CAST(floor(365 * biocapacity_gha / footprint_gha) AS INTEGER) AS overshoot_day
+FROM `+BalanceView+`
+WHERE country_code = %d`, contracts.WorldCountryCode),
+	}
+}
+
+// newLoadID is unique per load and sorts by time, like the ids Snowpipe reports.
+func newLoadID(at time.Time) string {
+	var b [6]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return "ld-" + at.UTC().Format("20060102T150405.000000Z") + "-" + hex.EncodeToString(b[:])
+}
+
+// RowColumnNames lists the warehouse's columns that come from the Parquet row, in order.
+func RowColumnNames() []string { return names(rowColumns) }
