@@ -1,0 +1,9 @@
+// Command loader is the local stand-in for Snowpipe: it loads transformed Parquet into DuckDB.
+package main
+
+import (
+	"github.com/gfnpipeline/services/loader/service"
+	"github.com/gfnpipeline/shared/platform"
+)
+
+func main() { platform.Main("loader", service.NewApplication) }

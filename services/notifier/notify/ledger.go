@@ -1,0 +1,168 @@
+// Package notify tracks runs and announces their outcome. The run ledger lives in the lake
+// (metadata/runs/<run_id>/): every event is its own object, so any notifier instance can pick
+// a run up and concurrent instances never overwrite each other; the outcome object is
+// written once (create-if-absent), so a run is announced once.
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/gfnpipeline/contracts"
+	"github.com/gfnpipeline/shared/lake"
+)
+
+// Ledger reads and writes the run ledger.
+type Ledger struct{ store lake.Store }
+
+// NewLedger returns the ledger in store.
+func NewLedger(store lake.Store) Ledger { return Ledger{store: store} }
+
+func planKey(runID string) string    { return lake.RunPrefix(runID) + "plan.json" }
+func outcomeKey(runID string) string { return lake.RunPrefix(runID) + "outcome.json" }
+func batchesPrefix(runID string) string {
+	return lake.RunPrefix(runID) + "batches/"
+}
+func eventKey(m contracts.Message) string {
+	batch := m.Batch()
+	if batch == "" {
+		batch = "_run"
+	}
+	return batchesPrefix(m.Run()) + batch + "/" + m.EventType() + ".json"
+}
+
+// Record stores an event in its run's ledger (a redelivery rewrites the same object).
+func (l Ledger) Record(ctx context.Context, m contracts.Message) error {
+	body, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	key := eventKey(m)
+	if p, ok := m.(*contracts.ExtractionPlanned); ok {
+		key = planKey(p.RunID)
+	}
+	if err := l.store.Put(ctx, key, body, nil); err != nil {
+		return fmt.Errorf("record %s for run %s: %w", m.EventType(), m.Run(), err)
+	}
+	return nil
+}
+
+// BatchState is what the ledger knows of one batch.
+type BatchState struct {
+	BatchID string `json:"batch_id"`
+	Year    int    `json:"year"`
+	// Stages maps an event type (RawBatchLanded, BatchValidated, ...) to its recorded event.
+	Stages map[string]json.RawMessage `json:"stages"`
+}
+
+// Has reports whether the batch reached the stage.
+func (b BatchState) Has(eventType string) bool { _, ok := b.Stages[eventType]; return ok }
+
+// Run is a run's ledger.
+type Run struct {
+	RunID   string                      `json:"run_id"`
+	Plan    *contracts.ExtractionPlanned `json:"plan,omitempty"`
+	Batches map[string]*BatchState       `json:"batches"`
+	Outcome json.RawMessage              `json:"outcome,omitempty"`
+}
+
+// Load reads a run's ledger: the plan, which stage each batch reached, and the outcome.
+func (l Ledger) Load(ctx context.Context, runID string) (Run, error) {
+	r := Run{RunID: runID, Batches: map[string]*BatchState{}}
+	objs, err := l.store.List(ctx, lake.RunPrefix(runID))
+	if err != nil {
+		return r, fmt.Errorf("load run %s: %w", runID, err)
+	}
+	for _, o := range objs {
+		body, _, err := l.store.Get(ctx, o.Key)
+		if err != nil {
+			return r, fmt.Errorf("load run %s: %w", runID, err)
+		}
+		switch rest := strings.TrimPrefix(o.Key, lake.RunPrefix(runID)); {
+		case rest == "plan.json":
+			var p contracts.ExtractionPlanned
+			if err := json.Unmarshal(body, &p); err != nil {
+				return r, fmt.Errorf("run %s plan: %w", runID, err)
+			}
+			r.Plan = &p
+		case rest == "outcome.json":
+			r.Outcome = body
+		case strings.HasPrefix(rest, "batches/"):
+			parts := strings.Split(strings.TrimPrefix(rest, "batches/"), "/")
+			if len(parts) != 2 {
+				continue
+			}
+			b := r.batch(parts[0])
+			b.Stages[strings.TrimSuffix(parts[1], ".json")] = body
+		}
+	}
+	if r.Plan != nil {
+		for _, pb := range r.Plan.Batches {
+			r.batch(pb.BatchID).Year = pb.Year
+		}
+	}
+	return r, nil
+}
+
+func (r *Run) batch(id string) *BatchState {
+	b, ok := r.Batches[id]
+	if !ok {
+		b = &BatchState{BatchID: id, Stages: map[string]json.RawMessage{}}
+		r.Batches[id] = b
+	}
+	return b
+}
+
+// SortedBatches lists the batches by id.
+func (r Run) SortedBatches() []*BatchState {
+	out := make([]*BatchState, 0, len(r.Batches))
+	for _, b := range r.Batches {
+		out = append(out, b)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].BatchID < out[j].BatchID })
+	return out
+}
+
+// ClaimOutcome writes the run's outcome once; it reports false when another instance
+// already did.
+func (l Ledger) ClaimOutcome(ctx context.Context, m contracts.Message) (bool, error) {
+	body, err := json.Marshal(struct {
+		Type    string            `json:"type"`
+		Message contracts.Message `json:"message"`
+	}{m.MessageType(), m})
+	if err != nil {
+		return false, err
+	}
+	err = l.store.PutIfAbsent(ctx, outcomeKey(m.Run()), body, nil)
+	if err == nil {
+		return true, nil
+	}
+	if errors.Is(err, lake.ErrExists) {
+		return false, nil
+	}
+	return false, fmt.Errorf("claim outcome of run %s: %w", m.Run(), err)
+}
+
+// ReleaseOutcome undoes a claim whose announcement failed, so a retry can announce.
+func (l Ledger) ReleaseOutcome(ctx context.Context, runID string) error {
+	return l.store.Delete(ctx, outcomeKey(runID))
+}
+
+// OutcomeMessage decodes a run's recorded outcome (RunCompleted or RunFailed), if any.
+func (r Run) OutcomeMessage() (contracts.Message, error) {
+	if r.Outcome == nil {
+		return nil, nil
+	}
+	var env struct {
+		Type    string          `json:"type"`
+		Message json.RawMessage `json:"message"`
+	}
+	if err := json.Unmarshal(r.Outcome, &env); err != nil {
+		return nil, fmt.Errorf("run %s outcome: %w", r.RunID, err)
+	}
+	return contracts.Decode(env.Type, env.Message)
+}

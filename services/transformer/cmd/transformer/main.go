@@ -1,0 +1,9 @@
+// Command transformer is the pipeline's transformer service.
+package main
+
+import (
+	"github.com/gfnpipeline/services/transformer/service"
+	"github.com/gfnpipeline/shared/platform"
+)
+
+func main() { platform.Main("transformer", service.NewApplication) }

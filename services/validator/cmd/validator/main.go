@@ -1,0 +1,9 @@
+// Command validator is the pipeline's validator service.
+package main
+
+import (
+	"github.com/gfnpipeline/services/validator/service"
+	"github.com/gfnpipeline/shared/platform"
+)
+
+func main() { platform.Main("validator", service.NewApplication) }

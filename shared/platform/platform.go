@@ -1,0 +1,137 @@
+// Package platform wires a service to its runtime: configuration from the environment, the
+// lake, the publisher, and the consumer loop (a long-running SQS poller, or a Lambda SQS
+// event-source handler). Services only see Deps and return an App.
+package platform
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/gfnpipeline/contracts"
+	"github.com/gfnpipeline/shared/awsconfig"
+	"github.com/gfnpipeline/shared/lake"
+	"github.com/gfnpipeline/shared/messaging"
+	"github.com/gfnpipeline/shared/telemetry"
+)
+
+// Environment variables every service reads.
+const (
+	EnvRuntime     = "RUNTIME"          // poller (default) or lambda
+	EnvBucket      = "GFN_BUCKET"       // data lake bucket, default gfn-data-lake
+	EnvNamePrefix  = "GFN_NAME_PREFIX"  // prefix of queue, topic and bucket names
+	EnvConcurrency = "GFN_CONCURRENCY"  // messages handled at once per queue (poller)
+	EnvLogLevel    = "LOG_LEVEL"        // debug, info, warn, error
+	EnvWaitSeconds = "SQS_WAIT_SECONDS" // long-poll wait, default 20
+)
+
+// Runtimes.
+const (
+	RuntimePoller = "poller"
+	RuntimeLambda = "lambda"
+)
+
+// Deps is what a service's application gets from the platform, whatever the runtime.
+type Deps struct {
+	Topology  contracts.Topology
+	Store     lake.Store
+	Publisher messaging.Publisher
+	Logger    *slog.Logger
+	// Getenv reads service settings (the embedded run overrides some).
+	Getenv func(string) string
+}
+
+// App is a service's application: the consumers of its queues.
+type App struct {
+	Consumers []messaging.Consumer
+}
+
+// Topology reads the topology from the environment (bucket and name prefix).
+func Topology(getenv func(string) string) contracts.Topology {
+	top := contracts.DefaultTopology(getenv(EnvBucket))
+	if p := getenv(EnvNamePrefix); p != "" {
+		top = top.WithPrefix(p)
+	}
+	return top
+}
+
+// Service is a deployed service's platform: AWS-backed deps and the chosen runtime.
+type Service struct {
+	Name    string
+	Deps    Deps
+	aws     aws.Config
+	runtime string
+	pub     *messaging.AWSPublisher
+}
+
+// FromEnv builds the AWS platform for service name.
+func FromEnv(ctx context.Context, name string) (*Service, error) {
+	logger := telemetry.Default(name)
+	cfg, err := awsconfig.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	top := Topology(os.Getenv)
+	runtime := os.Getenv(EnvRuntime)
+	if runtime == "" {
+		runtime = RuntimePoller
+	}
+	if runtime != RuntimePoller && runtime != RuntimeLambda {
+		return nil, fmt.Errorf("%s=%q: want %s or %s", EnvRuntime, runtime, RuntimePoller, RuntimeLambda)
+	}
+	pub, err := messaging.NewAWSPublisher(cfg, top, "gfn/"+name, logger)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{
+		Name:    name,
+		aws:     cfg,
+		runtime: runtime,
+		pub:     pub,
+		Deps: Deps{
+			Topology:  top,
+			Store:     lake.NewS3(awsconfig.S3(cfg), top.Bucket),
+			Publisher: pub,
+			Logger:    logger,
+			Getenv:    os.Getenv,
+		},
+	}, nil
+}
+
+// Run consumes the app's queues with the configured runtime until ctx ends.
+func (s *Service) Run(ctx context.Context, app App) error {
+	policy := messaging.Policy{Publisher: s.pub}
+	log := s.Deps.Logger
+	if s.runtime == RuntimeLambda {
+		log.Info("starting", "runtime", s.runtime)
+		lambda.StartWithOptions(messaging.LambdaHandler(sqs.NewFromConfig(s.aws), policy, log, app.Consumers...), lambda.WithContext(ctx))
+		return nil
+	}
+	opts := messaging.SQSOptions{
+		Concurrency:     IntEnv(os.Getenv, EnvConcurrency, 1),
+		WaitTimeSeconds: int32(IntEnv(os.Getenv, EnvWaitSeconds, 20)),
+		Policy:          policy,
+	}
+	log.Info("starting", "runtime", s.runtime, "bucket", s.Deps.Topology.Bucket)
+	if err := messaging.RunSQS(ctx, s.aws, log, opts, app.Consumers...); err != nil && ctx.Err() == nil {
+		return err
+	}
+	return nil
+}
+
+// Close releases the publisher.
+func (s *Service) Close() error { return s.pub.Close() }
+
+// IntEnv reads an integer setting, falling back to def when unset or invalid.
+func IntEnv(getenv func(string) string, name string, def int) int {
+	if v, err := strconv.Atoi(getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
