@@ -1,14 +1,55 @@
-# GFN pipeline. The README's two commands: `make run` and `make test`.
+# GFN pipeline. A new user needs two commands: `make run` and `make test`.
 SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
 GO ?= go
 PYTHON ?= python3
 VENV := .venv
 SODA := $(VENV)/bin/soda
-MODULES := contracts shared services/extractor services/validator services/transformer services/loader services/notifier tools/gfnapi-sim tools/gfnctl
+# Every Go package of every module in go.work.
+PKGS := ./contracts/... ./shared/... ./services/extractor/... ./services/validator/... \
+	./services/transformer/... ./services/loader/... ./services/notifier/... \
+	./tools/gfnapi-sim/... ./tools/gfnctl/... ./tools/e2e/... ./tools/deploytest/...
+# Benchmarks that print `bench <name> key=value` lines, one core each.
+BENCH_PKGS := ./services/extractor/extract ./contracts/quality ./services/transformer/transform ./shared/warehouse
+GFN_DATA_DIR ?=
+export GFN_DATA_DIR
 
-.PHONY: venv
-# Soda Core for the data-quality checks, in a venv (pinned as the architecture requires).
+.PHONY: run e2e test bench soda venv vet clean
+
+# The whole pipeline in one process: in-memory bus, ./data/lake, ./data/gfn.duckdb, and the
+# GFN API simulator (generated data, or GFN_DATA_DIR's recording) unless GFN_API_KEY is set.
+run:
+	$(GO) run ./tools/gfnctl run --embedded
+
+# Every service as its own process over moto's SQS/SNS/S3 (started unless AWS_ENDPOINT_URL is set).
+e2e:
+	$(GO) run ./tools/e2e/cmd/e2e
+
+# Everything CI runs: vet, then every module's tests (unit, component tests on moto, e2e).
+test: venv vet
+	$(GO) test -p 2 -count=1 -timeout 25m $(PKGS)
+
+vet:
+	@unformatted=$$(gofmt -l contracts shared services tools); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted" >&2; exit 1; fi
+	$(GO) vet $(PKGS)
+
+bench:
+	@mkdir -p .cache
+	$(GO) test -run '^$$' -bench . -benchtime 1x -cpu 1 $(BENCH_PKGS) > .cache/bench.log 2>&1 || { cat .cache/bench.log; exit 1; }
+	@grep '^bench ' .cache/bench.log
+
+# Both data-quality tiers with Soda Core (after `make run`: the loader has released DuckDB).
+soda: venv
+	bash soda/scan.sh
+
+# Soda Core and fakesnow in a venv (pinned as the architecture requires).
 venv: $(SODA)
 $(SODA):
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check soda-core==3.5.6 soda-core-duckdb==3.5.6
+
+clean:
+	rm -rf data dist .cache
+
+include mk/*.mk

@@ -39,7 +39,7 @@ func Endpoint(t testing.TB) string {
 			endpoint = e
 			return
 		}
-		endpoint, startErr = startMoto()
+		endpoint, _, startErr = StartMoto()
 	})
 	if startErr != nil {
 		t.Fatalf("no AWS emulator: set AWS_ENDPOINT_URL or install moto (pip install 'moto[server]'): %v", startErr)
@@ -47,10 +47,12 @@ func Endpoint(t testing.TB) string {
 	return endpoint
 }
 
-func startMoto() (string, error) {
+// StartMoto starts moto's server on a free loopback port and waits until it answers. It dies
+// with the calling process; stop ends it sooner.
+func StartMoto() (url string, stop func(), err error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
@@ -58,19 +60,20 @@ func startMoto() (string, error) {
 	// The server dies with the test binary.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
-		return "", fmt.Errorf("start moto: %w", err)
+		return "", nil, fmt.Errorf("start moto: %w", err)
 	}
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	stop = func() { cmd.Process.Kill(); cmd.Wait() }
+	url = fmt.Sprintf("http://127.0.0.1:%d", port)
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if res, err := http.Get(url + "/moto-api/"); err == nil {
 			res.Body.Close()
-			return url, nil
+			return url, stop, nil
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	cmd.Process.Kill()
-	return "", fmt.Errorf("moto did not answer on %s", url)
+	stop()
+	return "", nil, fmt.Errorf("moto did not answer on %s", url)
 }
 
 // Config points the SDK (through the environment, as services read it) at the emulator and

@@ -80,7 +80,7 @@ func (d *DuckDB) Path() string { return d.path }
 func (d *DuckDB) Migrate(ctx context.Context) error {
 	stmts := append(tableDDL(duckDialect),
 		`CREATE TABLE IF NOT EXISTS `+LoadHistoryTable+` (
-    file_name VARCHAR NOT NULL PRIMARY KEY,
+    file_name VARCHAR NOT NULL,
     load_id VARCHAR NOT NULL,
     run_id VARCHAR,
     batch_id VARCHAR,
@@ -161,14 +161,14 @@ SELECT ` + selectList + `, ?, ?, ? FROM read_parquet(` + sqlString(f.LocalPath) 
 	if _, err := tx.ExecContext(ctx, countriesMergeSQL(source)); err != nil {
 		return LoadResult{}, fmt.Errorf("duckdb load %s: merge into %s: %w", f.FileName, CountriesTable, err)
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO `+LoadHistoryTable+`
-    (file_name, load_id, run_id, batch_id, row_count, loads, status, first_loaded_at, loaded_at)
-VALUES (?, ?, ?, ?, ?, 1, 'LOADED', ?, ?)
-ON CONFLICT (file_name) DO UPDATE SET
-    load_id = excluded.load_id, run_id = excluded.run_id, batch_id = excluded.batch_id,
-    row_count = excluded.row_count, loads = load_history.loads + 1, status = excluded.status,
-    loaded_at = excluded.loaded_at`,
-		f.FileName, loadID, f.RunID, f.BatchID, n, now, now)
+	_, err = tx.ExecContext(ctx, `MERGE INTO `+LoadHistoryTable+` AS t
+USING (SELECT ? AS file_name, ? AS load_id, ? AS run_id, ? AS batch_id, ? AS row_count, ? AS loaded_at) AS s
+ON t.file_name = s.file_name
+WHEN MATCHED THEN UPDATE SET load_id = s.load_id, run_id = s.run_id, batch_id = s.batch_id,
+    row_count = s.row_count, loads = t.loads + 1, status = 'LOADED', loaded_at = s.loaded_at
+WHEN NOT MATCHED THEN INSERT (file_name, load_id, run_id, batch_id, row_count, loads, status, first_loaded_at, loaded_at)
+    VALUES (s.file_name, s.load_id, s.run_id, s.batch_id, s.row_count, 1, 'LOADED', s.loaded_at, s.loaded_at)`,
+		f.FileName, loadID, f.RunID, f.BatchID, n, now)
 	if err != nil {
 		return LoadResult{}, fmt.Errorf("duckdb load %s: record load history: %w", f.FileName, err)
 	}

@@ -121,25 +121,29 @@ LIMIT ?`, year, top)
 
 // WriteText formats the report for a terminal (gfnctl report).
 func (r Report) WriteText(w io.Writer) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "Earth Overshoot Day (World, GFN code 5001)\t\t\t\t\t")
-	fmt.Fprintln(tw, "year\tbiocapacity gha\tfootprint gha\tearths\tday\tdate\t")
+	fmt.Fprintln(w, "Earth Overshoot Day (World, GFN code 5001): day = floor(365 x biocapacity / footprint)")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "year\tbiocapacity gha\tfootprint gha\tearths\tday\tdate")
 	for _, o := range r.Overshoot {
-		fmt.Fprintf(tw, "%d\t%.4g\t%.4g\t%.2f\t%d\t%s\t\n", o.Year, o.BiocapacityGHA, o.FootprintGHA, o.Earths, o.DayOfYear, o.Date.Format("Jan 2"))
+		fmt.Fprintf(tw, "%d\t%.4g\t%.4g\t%.2f\t%d\t%s\n", o.Year, o.BiocapacityGHA, o.FootprintGHA, o.Earths, o.DayOfYear, o.Date.Format("Jan 2"))
 	}
-	fmt.Fprintf(tw, "\t\t\t\t\t\t\nCountries in %d: %d with an ecological reserve, %d in deficit\t\t\t\t\t\t\n", r.Year, r.Reserves, r.Deficits)
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("report: write: %w", err)
+	}
+	fmt.Fprintf(w, "\nCountries in %d: %d with an ecological reserve, %d in deficit\n", r.Year, r.Reserves, r.Deficits)
 	for _, part := range []struct {
 		title string
 		rows  []Balance
 	}{{"Largest deficits", r.LargestDeficit}, {"Largest reserves", r.LargestReserve}} {
-		fmt.Fprintf(tw, "\t\t\t\t\t\t\n%s (%d)\t\t\t\t\t\t\n", part.title, r.Year)
-		fmt.Fprintln(tw, "country\tfootprint gha\tbiocapacity gha\tbalance gha\tbalance gha/cap\t\t")
+		fmt.Fprintf(w, "\n%s (%d)\n", part.title, r.Year)
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "country\tfootprint gha\tbiocapacity gha\tbalance gha\tbalance gha/cap")
 		for _, b := range part.rows {
-			fmt.Fprintf(tw, "%s\t%.4g\t%.4g\t%+.4g\t%+.2f\t\t\n", b.CountryName, b.FootprintGHA, b.BiocapacityGHA, b.BalanceGHA, b.BalancePerCap)
+			fmt.Fprintf(tw, "%s\t%.4g\t%.4g\t%+.4g\t%+.2f\n", b.CountryName, b.FootprintGHA, b.BiocapacityGHA, b.BalanceGHA, b.BalancePerCap)
 		}
-	}
-	if err := tw.Flush(); err != nil {
-		return fmt.Errorf("report: write: %w", err)
+		if err := tw.Flush(); err != nil {
+			return fmt.Errorf("report: write: %w", err)
+		}
 	}
 	return nil
 }

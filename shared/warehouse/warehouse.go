@@ -137,25 +137,32 @@ func names(cols []column) []string {
 
 func allColumns() []column { return append(append([]column{}, rowColumns...), loadColumns...) }
 
-// tableDDL returns the RAW and TRANSFORMED fact tables. TRANSFORMED's primary key is enforced
-// by DuckDB and informational in Snowflake, where the MERGE keeps it true.
+// tableDDL returns the RAW and TRANSFORMED fact tables and the countries table. Primary keys
+// are declared for Snowflake, where they are informational; DuckDB gets none because
+// DuckDB 1.5 serializes index metadata that DuckDB 1.0 (Soda's) cannot read, whatever the
+// storage version. In both, the MERGE keeps the key unique and Soda checks it.
 func tableDDL(d dialect) []string {
 	cols := columnDefs(d, allColumns())
+	pk := func(cols ...string) string {
+		if d != snowDialect {
+			return ""
+		}
+		return ",\n    PRIMARY KEY (" + strings.Join(cols, ", ") + ")"
+	}
 	return []string{
 		"CREATE SCHEMA IF NOT EXISTS raw",
 		"CREATE SCHEMA IF NOT EXISTS transformed",
 		"CREATE TABLE IF NOT EXISTS " + RawTable + " (\n" + cols + "\n)",
-		"CREATE TABLE IF NOT EXISTS " + TransformedTable + " (\n" + cols +
-			",\n    PRIMARY KEY (" + strings.Join(contracts.NaturalKey, ", ") + ")\n)",
+		"CREATE TABLE IF NOT EXISTS " + TransformedTable + " (\n" + cols + pk(contracts.NaturalKey...) + "\n)",
 		`CREATE TABLE IF NOT EXISTS ` + CountriesTable + ` (
-    country_code INTEGER NOT NULL PRIMARY KEY,
+    country_code INTEGER NOT NULL,
     country_name VARCHAR NOT NULL,
     short_name VARCHAR,
     iso_alpha2 VARCHAR,
     iso_alpha3 VARCHAR,
     is_aggregate BOOLEAN NOT NULL,
     first_year INTEGER NOT NULL,
-    last_year INTEGER NOT NULL
+    last_year INTEGER NOT NULL` + pk("country_code") + `
 )`,
 	}
 }

@@ -22,8 +22,13 @@ type Ledger struct{ store lake.Store }
 // NewLedger returns the ledger in store.
 func NewLedger(store lake.Store) Ledger { return Ledger{store: store} }
 
-func planKey(runID string) string    { return lake.RunPrefix(runID) + "plan.json" }
-func outcomeKey(runID string) string { return lake.RunPrefix(runID) + "outcome.json" }
+func planKey(runID string) string { return lake.RunPrefix(runID) + "plan.json" }
+
+// outcomeKey: a run is announced failed at most once and completed at most once; a failed
+// run whose dead-lettered batch is redriven and loaded can still complete.
+func outcomeKey(runID, eventType string) string {
+	return lake.RunPrefix(runID) + "outcome/" + eventType + ".json"
+}
 func batchesPrefix(runID string) string {
 	return lake.RunPrefix(runID) + "batches/"
 }
@@ -64,15 +69,16 @@ func (b BatchState) Has(eventType string) bool { _, ok := b.Stages[eventType]; r
 
 // Run is a run's ledger.
 type Run struct {
-	RunID   string                      `json:"run_id"`
+	RunID   string                       `json:"run_id"`
 	Plan    *contracts.ExtractionPlanned `json:"plan,omitempty"`
 	Batches map[string]*BatchState       `json:"batches"`
-	Outcome json.RawMessage              `json:"outcome,omitempty"`
+	// Outcomes maps RunCompleted / RunFailed to the announced message.
+	Outcomes map[string]json.RawMessage `json:"outcomes,omitempty"`
 }
 
 // Load reads a run's ledger: the plan, which stage each batch reached, and the outcome.
 func (l Ledger) Load(ctx context.Context, runID string) (Run, error) {
-	r := Run{RunID: runID, Batches: map[string]*BatchState{}}
+	r := Run{RunID: runID, Batches: map[string]*BatchState{}, Outcomes: map[string]json.RawMessage{}}
 	objs, err := l.store.List(ctx, lake.RunPrefix(runID))
 	if err != nil {
 		return r, fmt.Errorf("load run %s: %w", runID, err)
@@ -89,8 +95,8 @@ func (l Ledger) Load(ctx context.Context, runID string) (Run, error) {
 				return r, fmt.Errorf("run %s plan: %w", runID, err)
 			}
 			r.Plan = &p
-		case rest == "outcome.json":
-			r.Outcome = body
+		case strings.HasPrefix(rest, "outcome/"):
+			r.Outcomes[strings.TrimSuffix(strings.TrimPrefix(rest, "outcome/"), ".json")] = body
 		case strings.HasPrefix(rest, "batches/"):
 			parts := strings.Split(strings.TrimPrefix(rest, "batches/"), "/")
 			if len(parts) != 2 {
@@ -137,7 +143,7 @@ func (l Ledger) ClaimOutcome(ctx context.Context, m contracts.Message) (bool, er
 	if err != nil {
 		return false, err
 	}
-	err = l.store.PutIfAbsent(ctx, outcomeKey(m.Run()), body, nil)
+	err = l.store.PutIfAbsent(ctx, outcomeKey(m.Run(), m.EventType()), body, nil)
 	if err == nil {
 		return true, nil
 	}
@@ -148,21 +154,26 @@ func (l Ledger) ClaimOutcome(ctx context.Context, m contracts.Message) (bool, er
 }
 
 // ReleaseOutcome undoes a claim whose announcement failed, so a retry can announce.
-func (l Ledger) ReleaseOutcome(ctx context.Context, runID string) error {
-	return l.store.Delete(ctx, outcomeKey(runID))
+func (l Ledger) ReleaseOutcome(ctx context.Context, m contracts.Message) error {
+	return l.store.Delete(ctx, outcomeKey(m.Run(), m.EventType()))
 }
 
-// OutcomeMessage decodes a run's recorded outcome (RunCompleted or RunFailed), if any.
+// OutcomeMessage is the run's announced outcome: RunCompleted when it completed (even after
+// an earlier RunFailed), else RunFailed, else nil while it is running.
 func (r Run) OutcomeMessage() (contracts.Message, error) {
-	if r.Outcome == nil {
-		return nil, nil
+	for _, t := range []string{(contracts.RunCompleted{}).EventType(), (contracts.RunFailed{}).EventType()} {
+		raw, ok := r.Outcomes[t]
+		if !ok {
+			continue
+		}
+		var env struct {
+			Type    string          `json:"type"`
+			Message json.RawMessage `json:"message"`
+		}
+		if err := json.Unmarshal(raw, &env); err != nil {
+			return nil, fmt.Errorf("run %s outcome: %w", r.RunID, err)
+		}
+		return contracts.Decode(env.Type, env.Message)
 	}
-	var env struct {
-		Type    string          `json:"type"`
-		Message json.RawMessage `json:"message"`
-	}
-	if err := json.Unmarshal(r.Outcome, &env); err != nil {
-		return nil, fmt.Errorf("run %s outcome: %w", r.RunID, err)
-	}
-	return contracts.Decode(env.Type, env.Message)
+	return nil, nil
 }

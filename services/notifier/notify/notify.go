@@ -64,11 +64,11 @@ func (n *Notifier) Handle(ctx context.Context, m contracts.Message) error {
 	if err != nil {
 		return err
 	}
-	if run.Outcome != nil {
-		return nil
-	}
 	outcome := Evaluate(run, n.cfg.Now())
 	if outcome == nil {
+		return nil
+	}
+	if _, announced := run.Outcomes[outcome.EventType()]; announced {
 		return nil
 	}
 	claimed, err := n.ledger.ClaimOutcome(ctx, outcome)
@@ -77,7 +77,7 @@ func (n *Notifier) Handle(ctx context.Context, m contracts.Message) error {
 	}
 	if err := n.announce(ctx, outcome); err != nil {
 		// Let a retry announce it: nothing was said yet.
-		if rErr := n.ledger.ReleaseOutcome(ctx, run.RunID); rErr != nil {
+		if rErr := n.ledger.ReleaseOutcome(ctx, outcome); rErr != nil {
 			telemetry.Logger(ctx).Error("release outcome claim", "error", rErr.Error())
 		}
 		return err
@@ -105,6 +105,17 @@ func Evaluate(run Run, now time.Time) contracts.Message {
 		if decode(b, &validated) {
 			sum.Rejected += validated.RowsRejected
 		}
+		var loaded contracts.BatchLoaded
+		if decode(b, &loaded) && loaded.TableRows > sum.RowsLoaded {
+			sum.RowsLoaded = loaded.TableRows
+		}
+		var transformed contracts.BatchTransformed
+		empty := decode(b, &transformed) && transformed.Key == ""
+		if b.Has(loaded.EventType()) || empty {
+			// A batch that failed and was redriven to completion no longer fails the run.
+			done++
+			continue
+		}
 		var quarantined contracts.BatchQuarantined
 		if decode(b, &quarantined) {
 			sum.Rejected += quarantined.RowsRejected
@@ -115,15 +126,6 @@ func Evaluate(run Run, now time.Time) contracts.Message {
 		var failed contracts.BatchFailed
 		if decode(b, &failed) && failedBatch == "" {
 			failedBatch, reason = b.BatchID, fmt.Sprintf("%s gave up: %s", failed.Stage, failed.Reason)
-		}
-		var loaded contracts.BatchLoaded
-		if decode(b, &loaded) && loaded.TableRows > sum.RowsLoaded {
-			sum.RowsLoaded = loaded.TableRows
-		}
-		var transformed contracts.BatchTransformed
-		empty := decode(b, &transformed) && transformed.Key == ""
-		if b.Has(loaded.EventType()) || empty {
-			done++
 		}
 	}
 	if failedBatch != "" {

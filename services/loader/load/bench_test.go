@@ -1,0 +1,62 @@
+package load_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gfnpipeline/shared/lake"
+	"github.com/gfnpipeline/shared/warehouse"
+	"github.com/gfnpipeline/shared/warehouse/whtest"
+)
+
+// BenchmarkLoad handles the notifications for all 23 recorded years (73,942 rows): download
+// from the lake, load into RAW, MERGE into TRANSFORMED, publish. Each iteration starts from an
+// empty warehouse. It prints one line: bench load rows_per_s=N.
+func BenchmarkLoad(b *testing.B) {
+	ctx := context.Background()
+	store, err := lake.NewDir(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := &env{store: store}
+	at := time.Date(2025, 12, 1, 6, 0, 0, 0, time.UTC)
+	var keys []string
+	rows := 0
+	for year := whtest.FirstYear; year <= whtest.LastYear; year++ {
+		key, n := e.putYear(b, year, "run-bench", at)
+		keys = append(keys, key)
+		rows += n
+	}
+
+	var elapsed time.Duration
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		wh, err := warehouse.OpenDuckDB(filepath.Join(b.TempDir(), fmt.Sprintf("bench-%d.duckdb", i)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := wh.Migrate(ctx); err != nil {
+			b.Fatal(err)
+		}
+		l := newBenchLoader(b, store, wh)
+		b.StartTimer()
+		start := time.Now()
+		for _, key := range keys {
+			if err := l.Handle(ctx, &lake.ObjectCreated{Key: key}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		elapsed += time.Since(start)
+		b.StopTimer()
+		if n, err := wh.Count(ctx); err != nil || n != int64(rows) {
+			b.Fatalf("transformed rows = %d, %v; want %d", n, err, rows)
+		}
+		wh.Close()
+	}
+	rate := float64(rows) * float64(b.N) / elapsed.Seconds()
+	b.ReportMetric(rate, "rows/s")
+	fmt.Printf("bench load rows_per_s=%.0f\n", rate)
+}

@@ -1,0 +1,221 @@
+// Package validate is the validator's domain: it applies the tier-1 staging contract
+// (contracts/quality) to a raw batch, stages the valid rows, records the rejected ones and
+// decides whether the batch moves on or is quarantined.
+//
+// Objects it writes, all at deterministic keys (a redelivered message rewrites the same
+// objects with the same bytes):
+//   - lake.StagedKey(run, batch): the valid rows, NDJSON in the staged format of
+//     quality.EncodeStaged (the API's keys and types, then unknown keys verbatim), with
+//     metadata run-id, batch-id, records, extracted-at, source-key. Not written when no row
+//     is valid or the batch is quarantined.
+//   - lake.FailedKey(extracted_at, batch): a FailedReport (JSON) when any row is rejected or
+//     the body cannot be read at all.
+//
+// A RawBatchLanded with Records == 0 and Key == "" means the API had no data for that year:
+// the batch is validated with zero rows and no staged object, so the run can still complete.
+package validate
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/gfnpipeline/contracts"
+	"github.com/gfnpipeline/contracts/quality"
+	"github.com/gfnpipeline/shared/lake"
+	"github.com/gfnpipeline/shared/messaging"
+	"github.com/gfnpipeline/shared/telemetry"
+)
+
+// DefaultRejectThreshold is the share of rejected rows above which a batch is quarantined.
+const DefaultRejectThreshold = 0.05
+
+// Config tunes the validator.
+type Config struct {
+	// RejectThreshold: a batch whose rejected/in ratio is above it is quarantined; 0 means
+	// DefaultRejectThreshold.
+	RejectThreshold float64
+}
+
+// Validator handles RawBatchLanded.
+type Validator struct {
+	threshold float64
+	store     lake.Store
+	pub       messaging.Publisher
+}
+
+// New returns a Validator reading and writing store and publishing on pub.
+func New(cfg Config, store lake.Store, pub messaging.Publisher) *Validator {
+	t := cfg.RejectThreshold
+	if t == 0 {
+		t = DefaultRejectThreshold
+	}
+	return &Validator{threshold: t, store: store, pub: pub}
+}
+
+// FailedReport is the failed/ object: why rows (or the whole batch) failed tier 1.
+type FailedReport struct {
+	RunID       string    `json:"run_id"`
+	BatchID     string    `json:"batch_id"`
+	Year        int       `json:"year"`
+	SourceKey   string    `json:"source_key"`
+	ExtractedAt time.Time `json:"extracted_at"`
+	// Error is set when the body could not be read as a JSON array; there are no rows then.
+	Error        string `json:"error,omitempty"`
+	Quarantined  bool   `json:"quarantined"`
+	RowsIn       int    `json:"rows_in"`
+	RowsRejected int    `json:"rows_rejected"`
+	// RejectsByRule counts rejected rows per rule (a row breaking two rules counts twice).
+	RejectsByRule map[string]int   `json:"rejects_by_rule,omitempty"`
+	Rejects       []quality.Reject `json:"rejects,omitempty"`
+}
+
+// ErrBadEvent marks a RawBatchLanded that cannot be acted on (no key but records, or a key
+// whose object does not exist); retrying it cannot help.
+var ErrBadEvent = errors.New("bad RawBatchLanded event")
+
+// Handle validates the batch msg announces and publishes BatchValidated or BatchQuarantined.
+func (v *Validator) Handle(ctx context.Context, msg *contracts.RawBatchLanded) error {
+	log := telemetry.Logger(ctx)
+	if msg.Key == "" {
+		if msg.Records != 0 {
+			return messaging.Permanent(fmt.Errorf("%w: %d records but no key", ErrBadEvent, msg.Records))
+		}
+		log.Info("batch has no data: validated with zero rows", "year", msg.Year)
+		return v.publish(ctx, &contracts.BatchValidated{Header: msg.Header, Year: msg.Year, ExtractedAt: msg.ExtractedAt})
+	}
+
+	body, _, err := v.store.Get(ctx, msg.Key)
+	if errors.Is(err, lake.ErrNotFound) {
+		return messaging.Permanent(fmt.Errorf("%w: raw object %s: %v", ErrBadEvent, msg.Key, err))
+	}
+	if err != nil {
+		return fmt.Errorf("read raw batch: %w", err)
+	}
+
+	report := FailedReport{RunID: msg.RunID, BatchID: msg.BatchID, Year: msg.Year, SourceKey: msg.Key, ExtractedAt: msg.ExtractedAt}
+	failedKey := lake.FailedKey(msg.ExtractedAt, msg.BatchID)
+
+	res, err := quality.ValidateBatch(body, quality.Options{})
+	if err != nil {
+		report.Error = err.Error()
+		report.Quarantined = true
+		if perr := v.putJSON(ctx, failedKey, report, msg); perr != nil {
+			return perr
+		}
+		log.Error("raw batch is not a JSON array", "key", msg.Key, "failed_key", failedKey, "error", err)
+		return messaging.Permanent(fmt.Errorf("validate %s: %w", msg.Key, err))
+	}
+
+	byRule := res.CountByRule()
+	if len(res.UnknownFields) > 0 {
+		log.Warn("schema drift", "unknown_fields", res.UnknownFieldNames(), "rows_with_unknown_fields", res.UnknownFields)
+	}
+	if len(res.UnknownRecordTypes) > 0 {
+		log.Warn("unknown record types", "record_types", res.UnknownRecordTypes)
+	}
+
+	quarantine := res.RejectRatio() > v.threshold
+	if len(res.Rejects) > 0 {
+		report.Quarantined = quarantine
+		report.RowsIn, report.RowsRejected = res.RowsIn, len(res.Rejects)
+		report.Rejects = res.Rejects
+		report.RejectsByRule = map[string]int{}
+		for rule, n := range byRule {
+			if n > 0 && rule != quality.RuleRecordType {
+				report.RejectsByRule[rule] = n
+			}
+		}
+		if err := v.putJSON(ctx, failedKey, report, msg); err != nil {
+			return err
+		}
+	} else {
+		failedKey = ""
+	}
+
+	if quarantine {
+		reason := fmt.Sprintf("%d of %d rows (%.1f%%) failed tier 1, above the %.1f%% threshold: %s",
+			len(res.Rejects), res.RowsIn, 100*res.RejectRatio(), 100*v.threshold, formatCounts(report.RejectsByRule))
+		log.Warn("batch quarantined", "reason", reason, "failed_key", failedKey)
+		return v.publish(ctx, &contracts.BatchQuarantined{
+			Header: msg.Header, Year: msg.Year, SourceKey: msg.Key, FailedKey: failedKey,
+			RowsIn: res.RowsIn, RowsRejected: len(res.Rejects), Reason: reason,
+		})
+	}
+
+	stagedKey := ""
+	if len(res.Rows) > 0 {
+		stagedKey = lake.StagedKey(msg.RunID, msg.BatchID)
+		staged, err := quality.EncodeStaged(res.Rows)
+		if err != nil {
+			return messaging.Permanent(fmt.Errorf("encode staged rows: %w", err))
+		}
+		if err := v.store.Put(ctx, stagedKey, staged, metadata(msg, len(res.Rows))); err != nil {
+			return fmt.Errorf("write staged rows: %w", err)
+		}
+	}
+	out := &contracts.BatchValidated{
+		Header: msg.Header, Year: msg.Year, SourceKey: msg.Key, StagedKey: stagedKey, FailedKey: failedKey,
+		RowsIn: res.RowsIn, RowsValid: len(res.Rows), RowsRejected: len(res.Rejects),
+		// A warning is a row of unknown record type or a key the contract does not know.
+		Warnings:    len(res.Warnings) + len(res.UnknownFields),
+		ExtractedAt: msg.ExtractedAt,
+	}
+	log.Info("batch validated", "rows_in", out.RowsIn, "rows_valid", out.RowsValid, "rows_rejected", out.RowsRejected,
+		"warnings", out.Warnings, "rejects_by_rule", report.RejectsByRule, "staged_key", stagedKey)
+	return v.publish(ctx, out)
+}
+
+func (v *Validator) publish(ctx context.Context, m contracts.Message) error {
+	if err := v.pub.Publish(ctx, m); err != nil {
+		return fmt.Errorf("publish %s: %w", m.EventType(), err)
+	}
+	return nil
+}
+
+func (v *Validator) putJSON(ctx context.Context, key string, doc any, msg *contracts.RawBatchLanded) error {
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return messaging.Permanent(fmt.Errorf("encode %s: %w", key, err))
+	}
+	if err := v.store.Put(ctx, key, b, metadata(msg, 0)); err != nil {
+		return fmt.Errorf("write failed report: %w", err)
+	}
+	return nil
+}
+
+// metadata is the lineage every object the validator writes carries; records is omitted
+// when it does not apply.
+func metadata(msg *contracts.RawBatchLanded, records int) map[string]string {
+	m := map[string]string{
+		lake.MetaRunID:       msg.RunID,
+		lake.MetaBatchID:     msg.BatchID,
+		lake.MetaExtractedAt: msg.ExtractedAt.UTC().Format(time.RFC3339Nano),
+		lake.MetaSourceKey:   msg.Key,
+	}
+	if records > 0 {
+		m[lake.MetaRecords] = strconv.Itoa(records)
+	}
+	return m
+}
+
+// formatCounts renders rule counts in a stable order for messages.
+func formatCounts(m map[string]int) string {
+	rules := make([]string, 0, len(m))
+	for r := range m {
+		rules = append(rules, r)
+	}
+	slices.Sort(rules)
+	s := ""
+	for i, r := range rules {
+		if i > 0 {
+			s += ", "
+		}
+		s += fmt.Sprintf("%s=%d", r, m[r])
+	}
+	return s
+}

@@ -1,0 +1,9 @@
+output "function_name" {
+  description = "The Lambda function's name."
+  value       = module.lambda.function_name
+}
+
+output "role_arn" {
+  description = "The function's execution role."
+  value       = module.lambda.role_arn
+}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gfnpipeline/contracts"
+	"github.com/gfnpipeline/shared/awsconfig"
+	"github.com/gfnpipeline/shared/lake"
+	"github.com/gfnpipeline/shared/messaging"
+	"github.com/gfnpipeline/shared/platform"
+	"github.com/gfnpipeline/shared/telemetry"
+	"github.com/gfnpipeline/tools/gfnctl/embedded"
+	"github.com/gfnpipeline/tools/gfnctl/runs"
+)
+
+func cmdRun(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	emb := fs.Bool("embedded", false, "run every service in this process (in-memory bus, ./data lake, DuckDB)")
+	dataDir := fs.String("data-dir", embedded.DefaultDataDir(), "embedded: where the lake and gfn.duckdb live")
+	mode := fs.String("mode", contracts.ModeFull, "full or incremental")
+	years := fs.String("years", "", "year range A-B (default: every year the API reports)")
+	countries := fs.String("countries", "", "comma-separated GFN country codes (default: all)")
+	types := fs.String("types", "", "comma-separated record types (default: all)")
+	recheck := fs.Int("recheck", 0, "incremental: newest years to extract again (default 3)")
+	wait := fs.Bool("wait", false, "wait for the outcome and print the summary line (always on with --embedded)")
+	timeout := fs.Duration("timeout", 30*time.Minute, "how long to wait for the outcome")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	req := contracts.ExtractionRequested{Mode: *mode, RecheckLast: *recheck, RequestedBy: "gfnctl"}
+	var err error
+	if req.FromYear, req.ToYear, err = parseYears(*years); err != nil {
+		return err
+	}
+	if req.Countries, err = parseInts(*countries); err != nil {
+		return fmt.Errorf("--countries: %w", err)
+	}
+	if *types != "" {
+		req.RecordTypes = strings.Split(*types, ",")
+	}
+	if *emb {
+		return runEmbedded(ctx, *dataDir, req, *timeout)
+	}
+	cfg, err := awsconfig.Load(ctx)
+	if err != nil {
+		return err
+	}
+	top := platform.Topology(os.Getenv)
+	pub, err := messaging.NewAWSPublisher(cfg, top, "gfnctl", telemetry.Default("gfnctl"))
+	if err != nil {
+		return err
+	}
+	defer pub.Close()
+	req, err = runs.Request(ctx, pub, req)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "requested run %s (%s)\n", req.RunID, req.Mode)
+	if !*wait {
+		fmt.Println(req.RunID)
+		return nil
+	}
+	waitCtx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	outcome, err := runs.Wait(waitCtx, lake.NewS3(awsconfig.S3(cfg), top.Bucket), req.RunID, time.Second)
+	return finish(req, outcome, err)
+}
+
+func runEmbedded(ctx context.Context, dataDir string, req contracts.ExtractionRequested, timeout time.Duration) error {
+	log := telemetry.Default("gfnctl")
+	res, err := embedded.Run(ctx, embedded.Options{
+		DataDir:    dataDir,
+		SimDataDir: os.Getenv("GFN_DATA_DIR"),
+		Getenv:     os.Getenv,
+		Request:    req,
+		Timeout:    timeout,
+		Logger:     log,
+	})
+	for _, d := range res.DeadLetters {
+		fmt.Fprintf(os.Stderr, "dead letter in %s: %s\n", d.Queue, d.Reason)
+	}
+	return finish(req, res.Outcome, err)
+}
+
+// finish prints the summary line; a failed or unfinished run is an error (exit 1).
+func finish(req contracts.ExtractionRequested, outcome contracts.Message, err error) error {
+	if outcome == nil {
+		if req.RunID != "" {
+			fmt.Printf("run=%s status=failed batches=0 rows_in=0 rows_loaded=0 rejected=0 seconds=%.1f\n", req.RunID, time.Since(req.RequestedAt).Seconds())
+		}
+		if err == nil {
+			err = errors.New("run ended without an outcome")
+		}
+		return err
+	}
+	fmt.Println(runs.SummaryLine(outcome))
+	if f, ok := outcome.(*contracts.RunFailed); ok {
+		return fmt.Errorf("run %s failed at batch %s: %s", f.RunID, f.FailedBatch, f.Reason)
+	}
+	return err
+}
+
+func parseYears(s string) (from, to int, err error) {
+	if s == "" {
+		return 0, 0, nil
+	}
+	a, b, found := strings.Cut(s, "-")
+	if !found {
+		b = a
+	}
+	if from, err = strconv.Atoi(a); err == nil {
+		to, err = strconv.Atoi(b)
+	}
+	if err != nil || from > to {
+		return 0, 0, fmt.Errorf("--years %q: want A-B with A <= B", s)
+	}
+	return from, to, nil
+}
+
+func parseInts(s string) ([]int, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []int
+	for _, p := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a number", p)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}

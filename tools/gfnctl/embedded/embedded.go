@@ -1,0 +1,171 @@
+// Package embedded runs the whole pipeline in one process: every service's handlers on
+// watermill's in-memory bus, the lake in a directory, DuckDB in a file, and the GFN API
+// simulator in-process unless a real API key is given. Same handlers, same delivery policy as
+// the deployed services.
+package embedded
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gfnpipeline/contracts"
+	extractor "github.com/gfnpipeline/services/extractor/service"
+	loader "github.com/gfnpipeline/services/loader/service"
+	notifier "github.com/gfnpipeline/services/notifier/service"
+	transformer "github.com/gfnpipeline/services/transformer/service"
+	validator "github.com/gfnpipeline/services/validator/service"
+	"github.com/gfnpipeline/shared/lake"
+	"github.com/gfnpipeline/shared/messaging"
+	"github.com/gfnpipeline/shared/platform"
+	"github.com/gfnpipeline/tools/gfnapi-sim/sim"
+	"github.com/gfnpipeline/tools/gfnctl/runs"
+)
+
+// Options of an embedded run.
+type Options struct {
+	// DataDir holds the lake (DataDir/lake) and the warehouse (DataDir/gfn.duckdb).
+	DataDir string
+	// SimDataDir is the recording the simulator serves (GFN_DATA_DIR); empty: generated data.
+	SimDataDir string
+	// Getenv reads settings such as GFN_API_KEY; a key means the real API is used.
+	Getenv  func(string) string
+	Request contracts.ExtractionRequested
+	Timeout time.Duration
+	Logger  *slog.Logger
+}
+
+// Result of an embedded run.
+type Result struct {
+	Outcome     contracts.Message
+	DeadLetters []messaging.DeadLetter
+	// APIURL is where the extractor fetched from (the simulator's address when it ran).
+	APIURL string
+}
+
+type service struct {
+	name   string
+	newApp platform.NewApplication
+}
+
+var services = []service{
+	{"extractor", extractor.NewApplication},
+	{"validator", validator.NewApplication},
+	{"transformer", transformer.NewApplication},
+	{"loader", loader.NewApplication},
+	{"notifier", notifier.NewApplication},
+}
+
+// Run runs one pipeline run to its outcome.
+func Run(ctx context.Context, opts Options) (Result, error) {
+	var res Result
+	if opts.Timeout == 0 {
+		opts.Timeout = 30 * time.Minute
+	}
+	log := opts.Logger
+	store, err := lake.NewDir(filepath.Join(opts.DataDir, "lake"))
+	if err != nil {
+		return res, err
+	}
+	top := platform.Topology(opts.Getenv)
+	bus := messaging.NewMemory(top, log)
+	defer bus.Close()
+	// The directory lake stands in for S3's bucket notifications.
+	store.OnCreate(func(ctx context.Context, o lake.ObjectCreated) {
+		if err := bus.NotifyObjectCreated(ctx, o); err != nil {
+			log.Error("bucket notification", "key", o.Key, "error", err.Error())
+		}
+	})
+
+	env := map[string]string{loader.EnvDuckDBPath: filepath.Join(opts.DataDir, "gfn.duckdb")}
+	if opts.Getenv(extractor.EnvAPIKey) == "" && opts.Getenv("GFN_API_KEY_SECRET_ARN") == "" {
+		url, stop, err := startSimulator(opts.SimDataDir, log)
+		if err != nil {
+			return res, err
+		}
+		defer stop()
+		env[extractor.EnvAPIURL] = url
+		env[extractor.EnvAPIKey] = "embedded-simulator"
+		// The simulator is in-process: no need to pace requests as the real API wants.
+		env[extractor.EnvRate] = "1000"
+		env[extractor.EnvBurst] = "1000"
+	}
+	getenv := func(k string) string {
+		if v, ok := env[k]; ok {
+			return v
+		}
+		return opts.Getenv(k)
+	}
+	res.APIURL = getenv(extractor.EnvAPIURL)
+
+	var consumers []messaging.Consumer
+	for _, s := range services {
+		deps := platform.Deps{Topology: top, Store: store, Publisher: bus.Publisher("gfn/" + s.name), Logger: log.With("service", s.name), Getenv: getenv}
+		app, cleanup, err := s.newApp(ctx, deps)
+		if err != nil {
+			return res, fmt.Errorf("start %s: %w", s.name, err)
+		}
+		defer cleanup()
+		consumers = append(consumers, app.Consumers...)
+	}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	running := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- bus.Run(runCtx, messaging.Policy{Publisher: bus.Publisher("gfn/platform")}, running, consumers...)
+	}()
+	select {
+	case <-running:
+	case err := <-done:
+		return res, fmt.Errorf("message bus: %w", err)
+	}
+
+	req, err := runs.Request(ctx, bus.Publisher("gfnctl"), opts.Request)
+	if err != nil {
+		return res, err
+	}
+	log.Info("run requested", "run_id", req.RunID, "mode", req.Mode)
+	waitCtx, cancelWait := context.WithTimeout(ctx, opts.Timeout)
+	defer cancelWait()
+	res.Outcome, err = runs.Wait(waitCtx, store, req.RunID, 100*time.Millisecond)
+	res.DeadLetters = bus.DeadLetters()
+	if err != nil {
+		return res, err
+	}
+	cancel()
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		return res, fmt.Errorf("message bus: %w", err)
+	}
+	return res, nil
+}
+
+// startSimulator serves the GFN API simulator on a loopback port.
+func startSimulator(dataDir string, log *slog.Logger) (url string, stop func(), err error) {
+	srv, err := sim.New(sim.Config{DataDir: dataDir, Logger: log.With("service", "gfnapi-sim")})
+	if err != nil {
+		return "", nil, fmt.Errorf("simulator: %w", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, fmt.Errorf("simulator: %w", err)
+	}
+	hs := &http.Server{Handler: srv}
+	go hs.Serve(ln)
+	return "http://" + ln.Addr().String() + "/v1", func() { hs.Close() }, nil
+}
+
+// DefaultDataDir is where `make run` keeps the lake and the warehouse.
+func DefaultDataDir() string {
+	if d := os.Getenv("GFN_RUN_DIR"); d != "" {
+		return d
+	}
+	return "data"
+}

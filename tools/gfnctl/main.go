@@ -1,0 +1,47 @@
+// Command gfnctl is the pipeline's operator CLI: start runs (embedded or on AWS), create the
+// infrastructure, inspect and redrive dead-letter queues, replay, report.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+)
+
+type command struct {
+	summary string
+	run     func(ctx context.Context, args []string) error
+}
+
+var commands = map[string]command{
+	"run":   {"start a pipeline run (embedded with --embedded, else via the extractor queue)", cmdRun},
+	"infra": {"infra apply: create queues, DLQs, topics, subscriptions, bucket and notifications", cmdInfra},
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if len(os.Args) < 2 || commands[os.Args[1]].run == nil {
+		usage()
+		os.Exit(2)
+	}
+	if err := commands[os.Args[1]].run(ctx, os.Args[2:]); err != nil {
+		fmt.Fprintln(os.Stderr, "gfnctl:", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: gfnctl <command> [flags]\n\ncommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(os.Stderr, "  %-8s %s\n", n, commands[n].summary)
+	}
+}

@@ -1,0 +1,79 @@
+// Package runs starts pipeline runs and waits for their outcome in the run ledger.
+package runs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/gfnpipeline/contracts"
+	"github.com/gfnpipeline/services/notifier/notify"
+	"github.com/gfnpipeline/shared/lake"
+	"github.com/gfnpipeline/shared/messaging"
+)
+
+// NewRunID is a sortable, unique run id.
+func NewRunID(now time.Time) string {
+	b := make([]byte, 3)
+	rand.Read(b)
+	return "run-" + now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
+}
+
+// Request sends ExtractionRequested for req (run id and time filled in when empty).
+func Request(ctx context.Context, pub messaging.Publisher, req contracts.ExtractionRequested) (contracts.ExtractionRequested, error) {
+	if req.RequestedAt.IsZero() {
+		req.RequestedAt = time.Now().UTC()
+	}
+	if req.RunID == "" {
+		req.RunID = NewRunID(req.RequestedAt)
+	}
+	if req.Mode == "" {
+		req.Mode = contracts.ModeFull
+	}
+	if req.Mode != contracts.ModeFull && req.Mode != contracts.ModeIncremental {
+		return req, fmt.Errorf("mode %q: want %s or %s", req.Mode, contracts.ModeFull, contracts.ModeIncremental)
+	}
+	if err := pub.Publish(ctx, &req); err != nil {
+		return req, fmt.Errorf("request run %s: %w", req.RunID, err)
+	}
+	return req, nil
+}
+
+// Wait polls the run ledger until the run has an outcome (RunCompleted or RunFailed).
+func Wait(ctx context.Context, store lake.Store, runID string, every time.Duration) (contracts.Message, error) {
+	ledger := notify.NewLedger(store)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		run, err := ledger.Load(ctx, runID)
+		if err != nil {
+			return nil, err
+		}
+		if m, err := run.OutcomeMessage(); m != nil || err != nil {
+			return m, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting for run %s: %w", runID, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// SummaryLine is the one line `make run` and `make e2e` end with.
+func SummaryLine(outcome contracts.Message) string {
+	var (
+		status = "failed"
+		s      contracts.RunSummary
+	)
+	switch o := outcome.(type) {
+	case *contracts.RunCompleted:
+		status, s = "completed", o.RunSummary
+	case *contracts.RunFailed:
+		s = o.RunSummary
+	}
+	return fmt.Sprintf("run=%s status=%s batches=%d rows_in=%d rows_loaded=%d rejected=%d seconds=%.1f",
+		outcome.Run(), status, s.Batches, s.RowsIn, s.RowsLoaded, s.Rejected, s.DurationSec)
+}
