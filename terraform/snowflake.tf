@@ -83,6 +83,32 @@ resource "snowflake_table" "transformed" {
   }
 }
 
+# The country dimension the task keeps in step (shared/warehouse CountriesTable).
+resource "snowflake_table" "countries" {
+  database = snowflake_database.gfn.name
+  schema   = snowflake_schema.transformed.name
+  name     = "COUNTRIES"
+
+  dynamic "column" {
+    for_each = [
+      { name = "country_code", type = "NUMBER(38,0)", nullable = false },
+      { name = "country_name", type = "VARCHAR", nullable = false },
+      { name = "short_name", type = "VARCHAR", nullable = true },
+      { name = "iso_alpha2", type = "VARCHAR", nullable = true },
+      { name = "iso_alpha3", type = "VARCHAR", nullable = true },
+      { name = "is_aggregate", type = "BOOLEAN", nullable = false },
+      { name = "first_year", type = "NUMBER(38,0)", nullable = false },
+      { name = "last_year", type = "NUMBER(38,0)", nullable = false },
+    ]
+
+    content {
+      name     = column.value.name
+      type     = column.value.type
+      nullable = column.value.nullable
+    }
+  }
+}
+
 resource "snowflake_storage_integration" "lake" {
   name                      = "${upper(replace(var.name_prefix, "-", "_"))}GFN_LAKE"
   type                      = "EXTERNAL_STAGE"
@@ -141,9 +167,10 @@ resource "snowflake_task" "merge" {
     minutes = 1
   }
 
+  # sql/merge_task.sql is shared/warehouse mergeTransaction() in the Snowflake dialect.
   sql_statement = templatefile("${path.module}/sql/merge_task.sql", {
     stream = "${snowflake_database.gfn.name}.${snowflake_schema.raw.name}.${snowflake_stream_on_table.raw.name}"
     target = "${snowflake_database.gfn.name}.${snowflake_schema.transformed.name}.${snowflake_table.transformed.name}"
-    dims   = "${snowflake_database.gfn.name}.${snowflake_schema.transformed.name}.COUNTRIES"
+    dims   = "${snowflake_database.gfn.name}.${snowflake_schema.transformed.name}.${snowflake_table.countries.name}"
   })
 }

@@ -30,25 +30,37 @@ type decoded struct {
 	ok    [numFields]bool // present, not null, right type
 	comps [6]float64
 	value float64
+
+	knownRecord, knownScore bool
 }
 
 // decodeFields applies the required and type rules and converts what is well typed.
 func (v *validator) decodeFields() decoded {
 	var d decoded
 	r := &d.rec
-	d.rec.Year, d.ok[fYear] = v.intField(fYear)
-	d.rec.CountryCode, d.ok[fCountryCode] = v.intField(fCountryCode)
-	r.CountryName, d.ok[fCountryName] = v.stringField(fCountryName, true)
-	r.ShortName, d.ok[fShortName] = v.stringField(fShortName, true)
-	r.Record, d.ok[fRecord] = v.stringField(fRecord, true)
-	var iso, score string
+	r.Year, d.ok[fYear] = v.intField(fYear)
+	r.CountryCode, d.ok[fCountryCode] = v.intField(fCountryCode)
+	var name, short, record, iso, score *interned
+	name, d.ok[fCountryName] = v.stringField(fCountryName, true)
+	short, d.ok[fShortName] = v.stringField(fShortName, true)
+	record, d.ok[fRecord] = v.stringField(fRecord, true)
 	iso, d.ok[fISOA2] = v.stringField(fISOA2, false)
 	score, d.ok[fScore] = v.stringField(fScore, false)
-	if d.ok[fISOA2] {
-		r.ISOA2 = v.stringPtr(iso)
+	if name != nil {
+		r.CountryName = name.s
 	}
-	if d.ok[fScore] {
-		r.Score = v.stringPtr(score)
+	if short != nil {
+		r.ShortName = short.s
+	}
+	if record != nil {
+		r.Record, d.knownRecord = record.s, record.knownRecord
+	}
+	// Nullable strings point into the batch's interned values, shared by every row.
+	if iso != nil {
+		r.ISOA2 = &iso.s
+	}
+	if score != nil {
+		r.Score, d.knownScore = &score.s, score.knownScore
 	}
 	var ptrs [6]*float64
 	for i, f := range components {
@@ -111,29 +123,30 @@ func (v *validator) numberField(f int, required bool) (float64, bool) {
 	return x, true
 }
 
-func (v *validator) stringField(f int, required bool) (string, bool) {
+func (v *validator) stringField(f int, required bool) (*interned, bool) {
 	if !v.present(f, required) {
-		return "", false
+		return nil, false
 	}
 	t := v.fields[f]
 	if t.kind != kString {
 		v.violate(RuleType, f, contracts.APIFields[f]+" is not a string")
-		return "", false
+		return nil, false
 	}
 	// Interned by the raw token, so an escaped name is decoded once per batch, not per row.
-	if s, ok := v.strs[string(t.raw)]; ok {
-		return s, true
+	if e, ok := v.strs[string(t.raw)]; ok {
+		return e, true
 	}
 	s := string(t.raw[1 : len(t.raw)-1])
 	if bytes.IndexByte(t.raw, '\\') >= 0 {
 		if err := json.Unmarshal(t.raw, &s); err != nil {
 			// The scanner has validated the escapes; this cannot fail on what it accepted.
 			v.violate(RuleType, f, contracts.APIFields[f]+" is not a valid string")
-			return "", false
+			return nil, false
 		}
 	}
-	v.strs[string(t.raw)] = s
-	return s, true
+	e := &interned{s: s, knownRecord: knownRecords[s], knownScore: s == "" || knownScores[s]}
+	v.strs[string(t.raw)] = e
+	return e, true
 }
 
 // isInteger reports whether a JSON number has no fraction or exponent.
@@ -144,16 +157,6 @@ func isInteger(num []byte) bool {
 		}
 	}
 	return true
-}
-
-func (v *validator) stringPtr(s string) *string {
-	if p, ok := v.strPtrs[s]; ok {
-		return p
-	}
-	p := new(string) // not &s: that would move every caller's s to the heap
-	*p = s
-	v.strPtrs[s] = p
-	return p
 }
 
 func (v *validator) floatPtr(x float64) *float64 {
@@ -179,7 +182,7 @@ func (v *validator) checkRow(idx int, raw []byte) {
 	if d.ok[fISOA2] && *rec.ISOA2 != "" && !isAlpha2(*rec.ISOA2) {
 		v.violate(RuleISOA2, fISOA2, fmt.Sprintf("isoa2 %q is not two upper-case letters", *rec.ISOA2))
 	}
-	if d.ok[fRecord] && !knownRecords[rec.Record] {
+	if d.ok[fRecord] && !d.knownRecord {
 		v.warn(idx, RuleRecordType, fRecord, fmt.Sprintf("record %q is not a known record type", rec.Record))
 		if v.res.UnknownRecordTypes == nil {
 			v.res.UnknownRecordTypes = map[string]int{}
@@ -188,7 +191,7 @@ func (v *validator) checkRow(idx int, raw []byte) {
 	}
 	v.checkNonNegative(&d)
 	v.checkSum(&d)
-	if d.ok[fScore] && *rec.Score != "" && !knownScores[*rec.Score] {
+	if d.ok[fScore] && !d.knownScore {
 		v.violate(RuleScore, fScore, fmt.Sprintf("score %q is not a GFN score", *rec.Score))
 	}
 	if d.ok[fYear] && d.ok[fCountryCode] && d.ok[fRecord] {

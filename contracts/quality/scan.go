@@ -104,6 +104,14 @@ func setOf(xs []string) map[string]bool {
 	return m
 }
 
+// interned is a string value seen in the batch, keyed by its raw JSON token, with what the
+// rules need to know about it worked out once rather than per row.
+type interned struct {
+	s           string
+	knownRecord bool
+	knownScore  bool
+}
+
 type rowKey struct {
 	year, code int
 	record     string
@@ -119,10 +127,9 @@ type validator struct {
 	data []byte
 	pos  int
 
-	strs    map[string]string
-	strPtrs map[string]*string
-	slab    []float64
-	seen    map[rowKey]struct{}
+	strs map[string]*interned
+	slab []float64
+	seen map[rowKey]struct{}
 
 	// Per-row scratch.
 	fields [numFields]token
@@ -133,8 +140,7 @@ type validator struct {
 func newValidator(opts Options) *validator {
 	return &validator{
 		maxYear: opts.maxYear(),
-		strs:    make(map[string]string, 512),
-		strPtrs: make(map[string]*string, 64),
+		strs:    make(map[string]*interned, 512),
 		seen:    make(map[rowKey]struct{}, 4096),
 	}
 }
@@ -207,14 +213,25 @@ func (v *validator) end() error {
 	return nil
 }
 
+// Byte classes for the scanner's two hottest loops (indentation and string bodies).
+var (
+	isSpace       [256]bool
+	stringSpecial [256]bool // ends or escapes a string, or may not appear in one
+)
+
+func init() {
+	for _, c := range " \n\t\r" {
+		isSpace[c] = true
+	}
+	for c := range 0x20 {
+		stringSpecial[c] = true
+	}
+	stringSpecial['"'], stringSpecial['\\'] = true, true
+}
+
 func (v *validator) skipWS() {
-	for v.pos < len(v.data) {
-		switch v.data[v.pos] {
-		case ' ', '\n', '\t', '\r':
-			v.pos++
-		default:
-			return
-		}
+	for v.pos < len(v.data) && isSpace[v.data[v.pos]] {
+		v.pos++
 	}
 }
 
@@ -361,6 +378,9 @@ func (v *validator) scanString() ([]byte, bool, error) {
 	start := v.pos + 1
 	escaped := false
 	for i := start; i < len(v.data); i++ {
+		if !stringSpecial[v.data[i]] {
+			continue
+		}
 		switch c := v.data[i]; {
 		case c == '"':
 			v.pos = i + 1

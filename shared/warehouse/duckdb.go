@@ -73,9 +73,6 @@ func OpenDuckDB(path string) (*DuckDB, error) {
 // DB exposes the connection for reports and tests; loads go through LoadFile.
 func (d *DuckDB) DB() *sql.DB { return d.db }
 
-// Path is the database file.
-func (d *DuckDB) Path() string { return d.path }
-
 // Migrate creates the schemas, tables and views.
 func (d *DuckDB) Migrate(ctx context.Context) error {
 	stmts := append(tableDDL(duckDialect),

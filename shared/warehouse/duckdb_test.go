@@ -92,6 +92,12 @@ func TestLoadFileOnce(t *testing.T) {
 	if ok, err := wh.FileLoaded(ctx, key); err != nil || !ok {
 		t.Fatalf("FileLoaded = %v, %v; want true", ok, err)
 	}
+	if err := wh.Migrate(ctx); err != nil { // a restarted loader migrates again
+		t.Fatalf("second Migrate: %v", err)
+	}
+	if got, err := wh.Count(ctx); err != nil || got != int64(n) {
+		t.Fatalf("count after second Migrate = %d, %v; want %d", got, err, n)
+	}
 
 	forced := load(t, wh, path, key, true)
 	if forced.AlreadyLoaded || forced.RowsLoaded != n || forced.LoadID == first.LoadID || forced.TableRows != int64(n) {

@@ -260,7 +260,7 @@ func (s *Snowflake) LoadFile(ctx context.Context, f FileLoad) (LoadResult, error
 	if _, err := s.db.ExecContext(ctx, put); err != nil {
 		return LoadResult{}, fmt.Errorf("snowflake load %s: put: %w", f.FileName, err)
 	}
-	loaded, err := s.copyFile(ctx, f)
+	loaded, err := s.copyInto(ctx, f)
 	if err != nil {
 		return LoadResult{}, err
 	}
@@ -316,9 +316,9 @@ func copyFile(src, dst string) error {
 	return out.Close()
 }
 
-// copyFile runs COPY INTO and returns the rows it loaded (0 when Snowflake skipped the file
+// copyInto runs COPY INTO and returns the rows it loaded (0 when Snowflake skipped the file
 // as already loaded). A file Snowflake cannot parse is ErrBadFile.
-func (s *Snowflake) copyFile(ctx context.Context, f FileLoad) (int, error) {
+func (s *Snowflake) copyInto(ctx context.Context, f FileLoad) (int, error) {
 	rows, err := s.db.QueryContext(ctx, copySQL(f.FileName, f.Force))
 	if err != nil {
 		return 0, fmt.Errorf("snowflake load %s: copy: %w", f.FileName, err)

@@ -1,7 +1,9 @@
 package warehouse_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -30,8 +32,14 @@ func sodaBin(t *testing.T, root string) string {
 // runTier2 runs soda/scan.sh's tier 2 on the DuckDB file at path.
 func runTier2(t *testing.T, root, soda, path string) (string, int) {
 	t.Helper()
+	return runScan(t, root, "GFN_SODA="+soda, "GFN_DUCKDB="+path, "GFN_SODA_TIERS=2")
+}
+
+// runScan runs soda/scan.sh with env added and returns its output and exit code.
+func runScan(t *testing.T, root string, env ...string) (string, int) {
+	t.Helper()
 	cmd := exec.Command(filepath.Join(root, "soda", "scan.sh"))
-	cmd.Env = append(os.Environ(), "GFN_SODA="+soda, "GFN_DUCKDB="+path, "GFN_SODA_TIERS=2")
+	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
 	switch {
@@ -111,4 +119,33 @@ func failedCheck(out, check string) bool {
 		}
 	}
 	return false
+}
+
+// scan.sh's tier 1 builds the staging table from the newest run's staged NDJSON (the API's
+// keys) and runs the other engineer's soda/staging_checks.yml on it.
+func TestSodaTier1Staged(t *testing.T) {
+	root := whtest.RepoRoot(t)
+	soda := sodaBin(t, root)
+	lakeDir := t.TempDir()
+	runDir := filepath.Join(lakeDir, "staged", "ecological_footprint", "run=r1")
+	if err := os.MkdirAll(runDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	for _, r := range whtest.ReadYear(t, 2022) {
+		if err := enc.Encode(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(runDir, "ef-2022.ndjson"), buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, code := runScan(t, root, "GFN_SODA="+soda, "GFN_LAKE_DIR="+lakeDir, "GFN_SODA_TIERS=1")
+	if code != 0 {
+		t.Fatalf("tier 1 on the recorded 2022 batch exited %d:\n%s", code, out)
+	}
+	if !strings.Contains(out, "staged_ecological_footprint") {
+		t.Fatalf("tier 1 did not scan staged_ecological_footprint:\n%s", out)
+	}
 }

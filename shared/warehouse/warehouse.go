@@ -67,9 +67,9 @@ const (
 
 // column is one contracts.Row column with its type in each dialect.
 type column struct {
-	name      string
-	duck      string
-	snow      string
+	name     string
+	duck     string
+	snow     string
 	nullable bool
 }
 

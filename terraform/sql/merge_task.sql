@@ -1,5 +1,3 @@
--- The MERGE task body: shared/warehouse mergeTransaction() for the Snowflake dialect, with
--- the stream, target table and countries table filled in by snowflake.tf (templatefile).
 EXECUTE IMMEDIATE $$
 BEGIN
 BEGIN TRANSACTION;

@@ -19,6 +19,7 @@ type command struct {
 var commands = map[string]command{
 	"run":   {"start a pipeline run (embedded with --embedded, else via the extractor queue)", cmdRun},
 	"infra": {"infra apply: create queues, DLQs, topics, subscriptions, bucket and notifications", cmdInfra},
+	"dlq":   {"dlq list|peek|export|redrive|purge: inspect and redrive dead-letter queues", cmdDLQ},
 }
 
 func main() {

@@ -111,7 +111,7 @@ func Build() Fixture {
 		base.With("countryCode", "206").With("countryName", `"Sudan (former)"`).With("shortName", `"Sudan (former)"`).With("isoa2", `""`).With("year", "2010"),
 		// Aggregates: isoa2 null, score "" and a "· " short name; a World TotGHA row whose
 		// components miss value by 8e-5 (the real data's rounding at 1.8e10).
-		NoComponents(base).With("countryCode", "1001").With("countryName", `"Africa"`).With("shortName", `"\u00b7 Africa"`).
+		NoComponents(base).With("countryCode", "2000").With("countryName", `"Africa"`).With("shortName", `"\u00b7 Africa"`).
 			With("isoa2", "null").With("record", `"Population"`).With("value", "1340598000.0").With("score", "null"),
 		base.With("countryCode", "5001").With("countryName", `"World"`).With("shortName", `"\u00b7 World"`).With("isoa2", "null").
 			With("record", `"EFConsTotGHA"`).With("score", `""`).

@@ -11,16 +11,48 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/gfnpipeline/contracts"
 	"github.com/gfnpipeline/shared/lake"
 )
 
 // Ledger reads and writes the run ledger.
-type Ledger struct{ store lake.Store }
+type Ledger struct {
+	store lake.Store
+	cache *bodyCache
+}
 
 // NewLedger returns the ledger in store.
-func NewLedger(store lake.Store) Ledger { return Ledger{store: store} }
+func NewLedger(store lake.Store) Ledger {
+	return Ledger{store: store, cache: &bodyCache{m: map[string][]byte{}}}
+}
+
+// bodyCache keeps ledger objects already read: an event object's content never changes (a
+// redelivery rewrites the same event), so each is fetched once, not once per event.
+type bodyCache struct {
+	mu sync.Mutex
+	m  map[string][]byte
+}
+
+// maxCached bounds the cache; past it, it starts over.
+const maxCached = 100_000
+
+func (c *bodyCache) get(key string) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, ok := c.m[key]
+	return b, ok
+}
+
+func (c *bodyCache) put(key string, b []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= maxCached {
+		c.m = map[string][]byte{}
+	}
+	c.m[key] = b
+}
 
 func planKey(runID string) string { return lake.RunPrefix(runID) + "plan.json" }
 
@@ -84,11 +116,18 @@ func (l Ledger) Load(ctx context.Context, runID string) (Run, error) {
 		return r, fmt.Errorf("load run %s: %w", runID, err)
 	}
 	for _, o := range objs {
-		body, _, err := l.store.Get(ctx, o.Key)
-		if err != nil {
-			return r, fmt.Errorf("load run %s: %w", runID, err)
+		rest := strings.TrimPrefix(o.Key, lake.RunPrefix(runID))
+		body, ok := l.cache.get(o.Key)
+		if !ok {
+			if body, _, err = l.store.Get(ctx, o.Key); err != nil {
+				return r, fmt.Errorf("load run %s: %w", runID, err)
+			}
+			// Outcomes can be released and claimed again; events cannot change.
+			if !strings.HasPrefix(rest, "outcome/") {
+				l.cache.put(o.Key, body)
+			}
 		}
-		switch rest := strings.TrimPrefix(o.Key, lake.RunPrefix(runID)); {
+		switch {
 		case rest == "plan.json":
 			var p contracts.ExtractionPlanned
 			if err := json.Unmarshal(body, &p); err != nil {

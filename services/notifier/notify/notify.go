@@ -60,6 +60,9 @@ func (n *Notifier) Handle(ctx context.Context, m contracts.Message) error {
 	if err := n.ledger.Record(ctx, m); err != nil {
 		return err
 	}
+	if !decisive(m) {
+		return nil
+	}
 	run, err := n.ledger.Load(ctx, m.Run())
 	if err != nil {
 		return err
@@ -83,6 +86,17 @@ func (n *Notifier) Handle(ctx context.Context, m contracts.Message) error {
 		return err
 	}
 	return nil
+}
+
+// decisive reports whether m can decide its run's outcome; other events are only recorded.
+func decisive(m contracts.Message) bool {
+	switch e := m.(type) {
+	case *contracts.RawBatchLanded, *contracts.BatchValidated:
+		return false
+	case *contracts.BatchTransformed:
+		return e.Key == ""
+	}
+	return true
 }
 
 // Evaluate decides a run's outcome from its ledger, or returns nil while it is undecided.

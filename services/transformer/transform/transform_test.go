@@ -176,7 +176,7 @@ func TestToRows(t *testing.T) {
 	if r := byCode[206]; r.ISOAlpha2 == nil || *r.ISOAlpha2 != "" || r.ISOAlpha3 != nil {
 		t.Errorf("Sudan (former) %+v", r)
 	}
-	if r := byCode[1001]; !r.IsAggregate || r.ISOAlpha2 != nil || r.CropLand != nil || r.Score != nil || r.Value != 1340598000 {
+	if r := byCode[2000]; !r.IsAggregate || r.ISOAlpha2 != nil || r.CropLand != nil || r.Score != nil || r.Value != 1340598000 {
 		t.Errorf("aggregate %+v", r)
 	}
 	if r := byCode[107]; r.Extra == nil || *r.Extra != `{"newMetric":{"unit":"gha","v":[1,2]}}` || r.CountryName != "Côte d'Ivoire" {

@@ -59,14 +59,14 @@ module "lambda" {
   batch_size          = var.settings.batch_size
   batching_window_s   = var.settings.batching_window_s
   maximum_concurrency = var.settings.maximum_concurrency
-  environment         = merge(var.environment, {
+  environment = merge(var.environment, {
     GFN_API_URL            = var.api_url
     GFN_API_KEY_SECRET_ARN = var.api_key_secret_arn
   })
-  queue_arn           = var.queue_arn
-  dlq_arn             = var.dlq_arn
-  kms_key_arn         = var.kms_key_arn
-  policy_json         = data.aws_iam_policy_document.service.json
-  log_retention_days  = var.log_retention_days
-  alarm_actions       = var.alarm_actions
+  queue_arn          = var.queue_arn
+  dlq_arn            = var.dlq_arn
+  kms_key_arn        = var.kms_key_arn
+  policy_json        = data.aws_iam_policy_document.service.json
+  log_retention_days = var.log_retention_days
+  alarm_actions      = var.alarm_actions
 }

@@ -6,6 +6,7 @@ package stack
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -57,7 +58,12 @@ type Options struct {
 	Prefix string
 	// Env adds settings to every service (e.g. GFN_API_MAX_ATTEMPTS).
 	Env []string
+	// ServiceAPIKey is the key the extractor sends; default the simulator's own.
+	ServiceAPIKey string
 }
+
+// simKey is the only key the stack's simulator accepts.
+const simKey = "e2e-key"
 
 // Stack is a running pipeline.
 type Stack struct {
@@ -128,7 +134,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		return nil, err
 	}
 	s.SimURL = "http://" + simAddr
-	simEnv := []string{"GFNAPI_SIM_ADDR=" + simAddr, "GFN_API_KEY=e2e-key", "GFNAPI_SIM_FAULTS=" + opts.SimFaults}
+	simEnv := []string{"GFNAPI_SIM_ADDR=" + simAddr, "GFN_API_KEY=" + simKey, "GFNAPI_SIM_FAULTS=" + opts.SimFaults}
 	if opts.SimDataDir != "" {
 		simEnv = append(simEnv, "GFN_DATA_DIR="+opts.SimDataDir)
 	}
@@ -149,8 +155,12 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		return nil, err
 	}
 	s.StatusURL = "http://" + statusAddr + "/status"
+	key := opts.ServiceAPIKey
+	if key == "" {
+		key = simKey
+	}
 	for _, svc := range Services {
-		env := append([]string{"GFN_API_URL=" + s.SimURL + "/v1", "GFN_API_KEY=e2e-key",
+		env := append([]string{"GFN_API_URL=" + s.SimURL + "/v1", "GFN_API_KEY=" + key,
 			"DUCKDB_PATH=" + filepath.Join(opts.Dir, "gfn.duckdb"), "GFN_STATUS_ADDR=" + statusAddr}, opts.Env...)
 		if err := s.start(svc, env); err != nil {
 			s.Stop()
@@ -289,6 +299,21 @@ func waitHTTP(ctx context.Context, url string) error {
 		}
 	}
 	return fmt.Errorf("%s did not answer", url)
+}
+
+// SimStats reads the simulator's request counters.
+func (s *Stack) SimStats(ctx context.Context) (map[string]any, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.SimURL+"/_sim/stats", nil)
+	if err != nil {
+		return nil, err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	var out map[string]any
+	return out, json.NewDecoder(res.Body).Decode(&out)
 }
 
 // DLQDepths counts the messages in every dead-letter queue of the stack.

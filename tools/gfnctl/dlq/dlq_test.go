@@ -88,7 +88,9 @@ func drain(t *testing.T, tool *dlq.Tool, base string) []sqstypes.Message {
 	var out []sqstypes.Message
 	for {
 		res, err := tool.SQS.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
-			QueueUrl: aws.String(url), MaxNumberOfMessages: 10, MessageAttributeNames: []string{"All"}, WaitTimeSeconds: 0,
+			QueueUrl: aws.String(url), MaxNumberOfMessages: 10, MessageAttributeNames: []string{"All"},
+			// Explicit: 0 would be left out and the source queues' 20 s long poll would apply.
+			WaitTimeSeconds: 1,
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -1,0 +1,289 @@
+package deploytest
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"path"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/gfnpipeline/contracts"
+	"github.com/gfnpipeline/shared/platform"
+)
+
+// Emulator profiles and the services every profile runs.
+const (
+	ProfileLocalStack = "localstack"
+	ProfileMoto       = "moto"
+	BootstrapService  = "bootstrap"
+	SimulatorService  = "gfnapi-sim"
+
+	// LabelQueue and LabelDLQ name the queue a service container consumes.
+	LabelQueue = "gfn.queue"
+	LabelDLQ   = "gfn.dlq"
+)
+
+// Service is one pipeline service as deployed: its binary, its queue and the settings it
+// reads besides the platform's.
+type Service struct {
+	Name  string
+	Queue string
+	Env   []string
+}
+
+// LoadCompose loads a compose file as `docker compose` would, with both emulator profiles
+// enabled and env as the only interpolation source (never the caller's environment).
+func LoadCompose(ctx context.Context, file string, env map[string]string) (*types.Project, error) {
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return nil, err
+	}
+	details := types.ConfigDetails{
+		WorkingDir:  filepath.Dir(abs),
+		ConfigFiles: []types.ConfigFile{{Filename: abs}},
+		Environment: types.Mapping(env),
+	}
+	p, err := loader.LoadWithContext(ctx, details, func(o *loader.Options) {
+		o.SetProjectName("gfn-pipeline", true)
+		o.Profiles = []string{ProfileLocalStack, ProfileMoto}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", file, err)
+	}
+	return p, nil
+}
+
+// CheckCompose compares a loaded compose project with the code's configuration and the
+// topology; it returns every problem found (none means the file agrees).
+func CheckCompose(p *types.Project, top contracts.Topology, services []Service, tokenSentinel string) []string {
+	var probs []string
+	bad := func(format string, a ...any) { probs = append(probs, fmt.Sprintf(format, a...)) }
+
+	// The emulators: pinned images, health checks, one network alias and port they share.
+	emulatorHost, emulatorPort := "", uint32(0)
+	for _, name := range []string{ProfileLocalStack, ProfileMoto} {
+		svc, ok := p.Services[name]
+		if !ok {
+			bad("service %s missing", name)
+			continue
+		}
+		if !slices.Contains(svc.Profiles, name) {
+			bad("%s: not in profile %s (it would start with every `up`)", name, name)
+		}
+		if !pinned(svc.Image) {
+			bad("%s: image %q is not pinned to a version tag", name, svc.Image)
+		}
+		if svc.HealthCheck == nil || len(svc.HealthCheck.Test) == 0 {
+			bad("%s: no healthcheck (bootstrap waits for service_healthy)", name)
+		}
+		var aliases []string
+		for _, n := range svc.Networks {
+			if n != nil {
+				aliases = append(aliases, n.Aliases...)
+			}
+		}
+		if len(aliases) != 1 {
+			bad("%s: want exactly one network alias for the emulator, have %v", name, aliases)
+			continue
+		}
+		if emulatorHost == "" {
+			emulatorHost = aliases[0]
+		} else if aliases[0] != emulatorHost {
+			bad("%s: alias %q differs from the other emulator's %q", name, aliases[0], emulatorHost)
+		}
+		port := uint32(0)
+		for _, pc := range svc.Ports {
+			port = pc.Target
+		}
+		if name == ProfileMoto {
+			if v := envValue(svc, "MOTO_PORT"); v != "" {
+				n, _ := strconv.Atoi(v)
+				if uint32(n) != port {
+					bad("moto: MOTO_PORT %s but container port %d", v, port)
+				}
+			}
+		}
+		if emulatorPort == 0 {
+			emulatorPort = port
+		} else if port != emulatorPort {
+			bad("%s: port %d differs from the other emulator's %d", name, port, emulatorPort)
+		}
+	}
+	if ls, ok := p.Services[ProfileLocalStack]; ok && envValue(ls, "LOCALSTACK_AUTH_TOKEN") != tokenSentinel {
+		bad("localstack: LOCALSTACK_AUTH_TOKEN is not passed through from the environment")
+	}
+	wantEndpoint := fmt.Sprintf("http://%s:%d", emulatorHost, emulatorPort)
+
+	// The bootstrap applies the topology once the (active) emulator is healthy.
+	if b, ok := p.Services[BootstrapService]; !ok {
+		bad("service %s missing", BootstrapService)
+	} else {
+		if strings.Join(b.Command, " ") != "infra apply" {
+			bad("bootstrap: command %q, want \"infra apply\"", strings.Join(b.Command, " "))
+		}
+		if b.Build == nil || b.Build.Dockerfile != "tools/gfnctl/Dockerfile" {
+			bad("bootstrap: not built from tools/gfnctl/Dockerfile")
+		}
+		if got := envValue(b, "AWS_ENDPOINT_URL"); got != wantEndpoint {
+			bad("bootstrap: AWS_ENDPOINT_URL %q, want %q", got, wantEndpoint)
+		}
+		for _, em := range []string{ProfileLocalStack, ProfileMoto} {
+			d, ok := b.DependsOn[em]
+			if !ok || d.Condition != types.ServiceConditionHealthy || d.Required {
+				bad("bootstrap: want depends_on %s {condition: service_healthy, required: false}", em)
+			}
+		}
+	}
+
+	simPort := checkSimulator(p, bad)
+
+	known := map[string]bool{
+		"AWS_ENDPOINT_URL": true, "AWS_REGION": true, "AWS_ACCESS_KEY_ID": true, "AWS_SECRET_ACCESS_KEY": true,
+		platform.EnvRuntime: true, platform.EnvBucket: true, platform.EnvNamePrefix: true,
+		platform.EnvConcurrency: true, platform.EnvLogLevel: true, platform.EnvWaitSeconds: true,
+	}
+	for _, s := range services {
+		svc, ok := p.Services[s.Name]
+		if !ok {
+			bad("service %s missing", s.Name)
+			continue
+		}
+		if got := envValue(svc, platform.EnvRuntime); got != platform.RuntimePoller {
+			bad("%s: %s=%q, want %q", s.Name, platform.EnvRuntime, got, platform.RuntimePoller)
+		}
+		if got := envValue(svc, "AWS_ENDPOINT_URL"); got != wantEndpoint {
+			bad("%s: AWS_ENDPOINT_URL %q, want the emulator %q", s.Name, got, wantEndpoint)
+		}
+		for _, k := range []string{platform.EnvBucket, platform.EnvNamePrefix, "AWS_REGION"} {
+			if _, ok := svc.Environment[k]; !ok {
+				bad("%s: %s not set", s.Name, k)
+			}
+		}
+		for _, k := range s.Env {
+			if _, ok := svc.Environment[k]; !ok {
+				bad("%s: %s (read by the service) not set", s.Name, k)
+			}
+		}
+		for k := range svc.Environment {
+			if !known[k] && !slices.Contains(s.Env, k) {
+				bad("%s: sets %s, which no code reads", s.Name, k)
+			}
+		}
+		if d, ok := svc.DependsOn[BootstrapService]; !ok || d.Condition != types.ServiceConditionCompletedSuccessfully {
+			bad("%s: want depends_on bootstrap {condition: service_completed_successfully}", s.Name)
+		}
+		if svc.Build == nil || svc.Build.Dockerfile != "services/"+s.Name+"/Dockerfile" ||
+			filepath.Clean(svc.Build.Context) != filepath.Clean(p.WorkingDir) {
+			bad("%s: want build {context: repository root, dockerfile: services/%s/Dockerfile}", s.Name, s.Name)
+		}
+		if q, ok := top.Queue(s.Queue); !ok {
+			bad("%s: queue %s is not in the topology", s.Name, s.Queue)
+		} else {
+			if got := svc.Labels[LabelQueue]; got != q.Name {
+				bad("%s: label %s=%q, but the service consumes %s", s.Name, LabelQueue, got, q.Name)
+			}
+			if got := svc.Labels[LabelDLQ]; got != q.DLQ() {
+				bad("%s: label %s=%q, want %s", s.Name, LabelDLQ, got, q.DLQ())
+			}
+		}
+		if s.Name == "extractor" {
+			checkAPIURL(svc, simPort, bad)
+		}
+	}
+	checkLoader(p, bad)
+	return probs
+}
+
+func checkSimulator(p *types.Project, bad func(string, ...any)) string {
+	sim, ok := p.Services[SimulatorService]
+	if !ok {
+		bad("service %s missing", SimulatorService)
+		return ""
+	}
+	_, port, err := net.SplitHostPort(envValue(sim, "GFNAPI_SIM_ADDR"))
+	if err != nil {
+		bad("gfnapi-sim: GFNAPI_SIM_ADDR: %v", err)
+		return ""
+	}
+	host, _, _ := net.SplitHostPort(envValue(sim, "GFNAPI_SIM_ADDR"))
+	if host != "0.0.0.0" && host != "" {
+		bad("gfnapi-sim: GFNAPI_SIM_ADDR host %q is unreachable from other containers", host)
+	}
+	if !publishes(sim, port) {
+		bad("gfnapi-sim: listens on %s but does not expose it", port)
+	}
+	return port
+}
+
+func checkAPIURL(svc types.ServiceConfig, simPort string, bad func(string, ...any)) {
+	u, err := url.Parse(envValue(svc, "GFN_API_URL"))
+	if err != nil || u.Hostname() != SimulatorService || u.Port() != simPort {
+		bad("extractor: GFN_API_URL %q does not point at %s:%s by default", envValue(svc, "GFN_API_URL"), SimulatorService, simPort)
+	}
+	if d, ok := svc.DependsOn[SimulatorService]; !ok || d.Condition != types.ServiceConditionStarted {
+		bad("extractor: want depends_on %s", SimulatorService)
+	}
+}
+
+// checkLoader: DuckDB must outlive the container (a named volume) and the status endpoint
+// must be reachable where it listens.
+func checkLoader(p *types.Project, bad func(string, ...any)) {
+	l, ok := p.Services["loader"]
+	if !ok {
+		return
+	}
+	dbPath := envValue(l, "DUCKDB_PATH")
+	onVolume := false
+	for _, v := range l.Volumes {
+		if v.Type == types.VolumeTypeVolume && strings.HasPrefix(dbPath, strings.TrimSuffix(v.Target, "/")+"/") {
+			if _, declared := p.Volumes[v.Source]; declared {
+				onVolume = true
+			}
+		}
+	}
+	if !onVolume || path.Dir(dbPath) == "." {
+		bad("loader: DUCKDB_PATH %q is not on a named volume", dbPath)
+	}
+	_, port, err := net.SplitHostPort(envValue(l, "GFN_STATUS_ADDR"))
+	if err != nil {
+		bad("loader: GFN_STATUS_ADDR: %v", err)
+	} else if !publishes(l, port) {
+		bad("loader: status listens on %s but the port is not published", port)
+	}
+}
+
+func envValue(s types.ServiceConfig, k string) string {
+	if v := s.Environment[k]; v != nil {
+		return *v
+	}
+	return ""
+}
+
+func publishes(s types.ServiceConfig, port string) bool {
+	for _, p := range s.Ports {
+		if strconv.Itoa(int(p.Target)) == port && p.Published != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// pinned reports whether an image reference names a version tag (not latest, not bare).
+func pinned(image string) bool {
+	if strings.Contains(image, "@sha256:") {
+		return true
+	}
+	i := strings.LastIndex(image, ":")
+	if i < 0 || strings.Contains(image[i:], "/") {
+		return false
+	}
+	tag := image[i+1:]
+	return tag != "" && tag != "latest"
+}

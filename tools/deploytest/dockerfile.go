@@ -1,0 +1,103 @@
+package deploytest
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+)
+
+// Instruction is one Dockerfile instruction with its line continuations joined.
+type Instruction struct {
+	Cmd  string
+	Args string
+}
+
+// ParseDockerfile splits a Dockerfile into instructions (comments and blank lines dropped).
+func ParseDockerfile(path string) ([]Instruction, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []Instruction
+	var cur strings.Builder
+	for _, line := range strings.Split(string(src), "\n") {
+		t := strings.TrimSpace(line)
+		if t == "" || strings.HasPrefix(t, "#") {
+			continue
+		}
+		if strings.HasSuffix(t, "\\") {
+			cur.WriteString(strings.TrimSuffix(t, "\\") + " ")
+			continue
+		}
+		cur.WriteString(t)
+		cmd, args, _ := strings.Cut(cur.String(), " ")
+		out = append(out, Instruction{Cmd: strings.ToUpper(cmd), Args: strings.TrimSpace(args)})
+		cur.Reset()
+	}
+	return out, nil
+}
+
+var secretName = regexp.MustCompile(`(?i)(KEY|TOKEN|SECRET|PASSWORD|WEBHOOK)`)
+
+// CheckServiceDockerfile checks a service image: multi-stage, pinned bases, builds
+// ./cmd/<name> from the module dir with CGO only when cgo is true, runs as non-root, and
+// bakes no secret settings in.
+func CheckServiceDockerfile(ins []Instruction, moduleDir, name string, cgo bool) []string {
+	var probs []string
+	bad := func(format string, a ...any) { probs = append(probs, fmt.Sprintf(format, a...)) }
+	froms, built, user := 0, false, ""
+	workdir := ""
+	for _, in := range ins {
+		switch in.Cmd {
+		case "FROM":
+			froms++
+			image := strings.Fields(in.Args)[0]
+			if !pinned(image) {
+				bad("FROM %s is not pinned to a version tag", image)
+			}
+			user = ""
+		case "WORKDIR":
+			workdir = in.Args
+		case "USER":
+			user = in.Args
+		case "ENV", "ARG":
+			for _, f := range strings.Fields(in.Args) {
+				if k, _, _ := strings.Cut(f, "="); secretName.MatchString(k) {
+					bad("%s %s: secrets come from the environment at run time, not the image", in.Cmd, k)
+				}
+			}
+		case "RUN":
+			if !strings.Contains(in.Args, "go build") {
+				continue
+			}
+			built = true
+			if !strings.Contains(in.Args, "./cmd/"+name) {
+				bad("go build does not build ./cmd/%s", name)
+			}
+			if workdir != "/src/"+moduleDir {
+				bad("go build runs in %s, want the module dir /src/%s", workdir, moduleDir)
+			}
+			wantCGO := "CGO_ENABLED=0"
+			if cgo {
+				wantCGO = "CGO_ENABLED=1"
+			}
+			if !strings.Contains(in.Args, wantCGO) {
+				bad("go build: want %s", wantCGO)
+			}
+			if !strings.Contains(in.Args, "GOWORK=off") {
+				bad("go build: want GOWORK=off (the module builds alone)")
+			}
+		}
+	}
+	if froms < 2 {
+		bad("want a multi-stage build (build stage + runtime stage), have %d FROM", froms)
+	}
+	if !built {
+		bad("no go build step")
+	}
+	if user == "" || user == "root" || strings.HasPrefix(user, "0") {
+		bad("final stage runs as %q, want a non-root user", user)
+	}
+	return probs
+}

@@ -1,0 +1,86 @@
+package deploytest
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/gfnpipeline/contracts"
+	extractor "github.com/gfnpipeline/services/extractor/service"
+)
+
+// repoRoot is the repository this module sits in (tools/deploytest).
+const repoRoot = "../.."
+
+// pipelineServices is what the deployment must run: each service, its queue and the
+// settings its code reads. The extractor's come from its package; the validator's and
+// loader's are read from their source, because importing the loader links DuckDB through
+// CGO and a service under change must not stop the deploy checks from building. The
+// notifier reads SLACK_WEBHOOK_URL without an exported constant.
+func pipelineServices(t *testing.T) []Service {
+	t.Helper()
+	return []Service{
+		{Name: "extractor", Queue: contracts.QueueExtractor, Env: []string{
+			extractor.EnvAPIURL, extractor.EnvAPIKey, extractor.EnvMaxInFlight,
+			extractor.EnvRate, extractor.EnvBurst, extractor.EnvRawGzip,
+		}},
+		{Name: "validator", Queue: contracts.QueueValidator, Env: envConstants(t, "validator")},
+		{Name: "transformer", Queue: contracts.QueueTransformer, Env: envConstants(t, "transformer")},
+		{Name: "loader", Queue: contracts.QueueLoader, Env: envConstants(t, "loader")},
+		{Name: "notifier", Queue: contracts.QueueNotifier, Env: append(envConstants(t, "notifier"), "SLACK_WEBHOOK_URL")},
+	}
+}
+
+// envConstants returns the values of the exported Env* string constants in a service's
+// service package.
+func envConstants(t *testing.T, svc string) []string {
+	t.Helper()
+	dir := filepath.Join(repoRoot, "services", svc, "service")
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("service package %s: %v (no Go files)", dir, err)
+	}
+	var out []string
+	fset := token.NewFileSet()
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		file, err := parser.ParseFile(fset, f, nil, 0)
+		if err != nil {
+			t.Fatalf("parse %s: %v", f, err)
+		}
+		for _, d := range file.Decls {
+			g, ok := d.(*ast.GenDecl)
+			if !ok || g.Tok != token.CONST {
+				continue
+			}
+			for _, spec := range g.Specs {
+				vs := spec.(*ast.ValueSpec)
+				for i, n := range vs.Names {
+					if !strings.HasPrefix(n.Name, "Env") || !n.IsExported() || i >= len(vs.Values) {
+						continue
+					}
+					if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+						v, _ := strconv.Unquote(lit.Value)
+						out = append(out, v)
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+func TestEnvConstantsReadsServiceSource(t *testing.T) {
+	got := envConstants(t, "loader")
+	for _, want := range []string{"DUCKDB_PATH", "GFN_STATUS_ADDR"} {
+		if !strings.Contains(strings.Join(got, ","), want) {
+			t.Errorf("loader Env constants %v lack %s", got, want)
+		}
+	}
+}

@@ -1,0 +1,454 @@
+package deploytest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/gfnpipeline/contracts"
+)
+
+// Terraform is the parsed root module: its blocks and the locals that evaluate statically.
+type Terraform struct {
+	Blocks []*hclsyntax.Block
+	Locals map[string]cty.Value
+	exprs  map[string]hclsyntax.Expression
+}
+
+// UnformattedTerraform lists the .tf files under dir that `terraform fmt` would rewrite
+// (hclwrite.Format is the formatter terraform fmt is built on).
+func UnformattedTerraform(dir string) ([]string, error) {
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".tf") {
+			return err
+		}
+		src, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(hclwrite.Format(src), src) {
+			out = append(out, p)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ParseTerraform parses the .tf files of one module directory (not its submodules).
+func ParseTerraform(dir string) (*Terraform, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.tf"))
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("no .tf files in %s", dir)
+	}
+	parser := hclparse.NewParser()
+	tf := &Terraform{Locals: map[string]cty.Value{}, exprs: map[string]hclsyntax.Expression{}}
+	for _, f := range files {
+		file, diags := parser.ParseHCLFile(f)
+		if diags.HasErrors() {
+			return nil, fmt.Errorf("parse %s: %s", f, diags.Error())
+		}
+		for _, b := range file.Body.(*hclsyntax.Body).Blocks {
+			tf.Blocks = append(tf.Blocks, b)
+			if b.Type == "locals" {
+				for name, a := range b.Body.Attributes {
+					tf.exprs[name] = a.Expr
+				}
+			}
+		}
+	}
+	tf.evalLocals()
+	return tf, nil
+}
+
+// evalLocals evaluates the locals that need nothing but literals and other such locals,
+// repeating until no more resolve (terraform's own order, without variables or resources).
+func (tf *Terraform) evalLocals() {
+	for progress := true; progress; {
+		progress = false
+		ctx := &hcl.EvalContext{Variables: map[string]cty.Value{"local": cty.ObjectVal(tf.Locals)}}
+		for name, e := range tf.exprs {
+			if _, done := tf.Locals[name]; done {
+				continue
+			}
+			ready := true
+			for _, tr := range e.Variables() {
+				if tr.RootName() != "local" {
+					ready = false
+					break
+				}
+				if a, ok := tr[1].(hcl.TraverseAttr); !ok || tf.Locals[a.Name] == cty.NilVal {
+					ready = false
+					break
+				}
+			}
+			if !ready {
+				continue
+			}
+			if v, diags := e.Value(ctx); !diags.HasErrors() && v.IsWhollyKnown() {
+				tf.Locals[name] = v
+				progress = true
+			}
+		}
+	}
+}
+
+// Block finds a block by type and labels.
+func (tf *Terraform) Block(typ string, labels ...string) *hclsyntax.Block {
+	for _, b := range tf.Blocks {
+		if b.Type == typ && slices.Equal(b.Labels, labels) {
+			return b
+		}
+	}
+	return nil
+}
+
+// refs renders the traversals an expression uses, e.g. "each.value.max_receive_count" or
+// `aws_sqs_queue.queue["gfn-loader"].arn`.
+func refs(e hclsyntax.Expression) []string {
+	var out []string
+	for _, tr := range e.Variables() {
+		var sb strings.Builder
+		for _, step := range tr {
+			switch s := step.(type) {
+			case hcl.TraverseRoot:
+				sb.WriteString(s.Name)
+			case hcl.TraverseAttr:
+				sb.WriteString("." + s.Name)
+			case hcl.TraverseIndex:
+				if s.Key.Type() == cty.String {
+					sb.WriteString(fmt.Sprintf("[%q]", s.Key.AsString()))
+				} else {
+					sb.WriteString("[?]")
+				}
+			}
+		}
+		out = append(out, sb.String())
+	}
+	return out
+}
+
+// template renders a string template as its literal parts and ${references}.
+func template(e hclsyntax.Expression) string {
+	t, ok := e.(*hclsyntax.TemplateExpr)
+	if !ok {
+		return ""
+	}
+	var sb strings.Builder
+	for _, p := range t.Parts {
+		if lit, ok := p.(*hclsyntax.LiteralValueExpr); ok && lit.Val.Type() == cty.String {
+			sb.WriteString(lit.Val.AsString())
+			continue
+		}
+		sb.WriteString("${" + strings.Join(refs(p), ",") + "}")
+	}
+	return sb.String()
+}
+
+func attr(b *hclsyntax.Block, name string) hclsyntax.Expression {
+	if b == nil {
+		return nil
+	}
+	if a, ok := b.Body.Attributes[name]; ok {
+		return a.Expr
+	}
+	return nil
+}
+
+func usesRef(b *hclsyntax.Block, name, ref string) bool {
+	e := attr(b, name)
+	return e != nil && slices.Contains(refs(e), ref)
+}
+
+// CheckTerraform compares the root module with the topology (base names; the name_prefix
+// variable goes before each, as Topology.WithPrefix does) and the per-service modules.
+func CheckTerraform(tf *Terraform, top contracts.Topology, services []Service) []string {
+	var probs []string
+	bad := func(format string, a ...any) { probs = append(probs, fmt.Sprintf(format, a...)) }
+	local := func(name string) (cty.Value, bool) {
+		v, ok := tf.Locals[name]
+		if !ok {
+			bad("local.%s is missing or not a static value", name)
+		}
+		return v, ok
+	}
+
+	if v, ok := local("dlq_suffix"); ok && v.AsString() != contracts.DLQSuffix {
+		bad("local.dlq_suffix %q, want %q", v.AsString(), contracts.DLQSuffix)
+	}
+	if v, ok := local("filter_attribute"); ok && v.AsString() != contracts.AttrEventType {
+		bad("local.filter_attribute %q, want %q", v.AsString(), contracts.AttrEventType)
+	}
+	if v, ok := local("topics"); ok {
+		var got []string
+		for _, t := range v.AsValueSlice() {
+			got = append(got, t.AsString())
+		}
+		if !sameSet(got, top.Topics) {
+			bad("topics %v, topology has %v", got, top.Topics)
+		}
+	}
+	if v, ok := local("queues"); ok {
+		have := v.AsValueMap()
+		for _, q := range top.Queues {
+			tq, ok := have[q.Name]
+			if !ok {
+				bad("queue %s (and its DLQ %s) not declared in local.queues", q.Name, q.DLQ())
+				continue
+			}
+			for field, want := range map[string]int{
+				"visibility_timeout_seconds": q.VisibilityTimeoutSeconds,
+				"max_receive_count":          q.MaxReceiveCount,
+				"retention_seconds":          q.RetentionSeconds,
+			} {
+				if got := intAttr(tq, field); got != want {
+					bad("queue %s: %s %d, topology has %d", q.Name, field, got, want)
+				}
+			}
+		}
+		for name := range have {
+			if _, ok := top.Queue(name); !ok {
+				bad("queue %s in local.queues is not in the topology", name)
+			}
+		}
+	}
+	if v, ok := local("subscriptions"); ok {
+		have := v.AsValueMap()
+		for _, s := range top.Subscriptions {
+			ts, ok := have[s.Queue]
+			if !ok {
+				bad("subscription of %s to %s not declared", s.Queue, s.Topic)
+				continue
+			}
+			if got := ts.GetAttr("topic").AsString(); got != s.Topic {
+				bad("subscription of %s: topic %s, topology has %s", s.Queue, got, s.Topic)
+			}
+			var types []string
+			for _, t := range ts.GetAttr("event_types").AsValueSlice() {
+				types = append(types, t.AsString())
+			}
+			if got := filterPolicy(types); got != s.FilterPolicy() {
+				bad("subscription of %s: filter policy %s, topology has %s", s.Queue, got, s.FilterPolicy())
+			}
+		}
+		if len(have) != len(top.Subscriptions) {
+			bad("%d subscriptions declared, topology has %d", len(have), len(top.Subscriptions))
+		}
+	}
+	if v, ok := local("bucket_notifications"); ok {
+		var got, want []string
+		for _, n := range v.AsValueSlice() {
+			got = append(got, n.GetAttr("prefix").AsString()+"*"+n.GetAttr("suffix").AsString()+" -> "+n.GetAttr("queue").AsString())
+		}
+		for _, n := range top.Notifications {
+			want = append(want, n.Prefix+"*"+n.Suffix+" -> "+n.Queue)
+		}
+		if !sameSet(got, want) {
+			bad("bucket notifications %v, topology has %v", got, want)
+		}
+	}
+	if v, ok := local("command_queues"); ok {
+		for typ, q := range top.CommandQueues {
+			if m := v.AsValueMap(); m[typ] == cty.NilVal || m[typ].AsString() != q {
+				bad("command %s must go to queue %s", typ, q)
+			}
+		}
+	}
+	checkResources(tf, bad)
+	checkModules(tf, services, bad)
+	checkScheduler(tf, top, bad)
+	return probs
+}
+
+// checkResources: the resources must be built from the locals checked above, with the names
+// the services derive (prefix + base name).
+func checkResources(tf *Terraform, bad func(string, ...any)) {
+	q := tf.Block("resource", "aws_sqs_queue", "queue")
+	if !usesRef(q, "for_each", "local.queues") || template(attr(q, "name")) != "${var.name_prefix}${each.key}" {
+		bad(`aws_sqs_queue.queue: want for_each = local.queues, name = "${var.name_prefix}${each.key}"`)
+	}
+	if !usesRef(q, "visibility_timeout_seconds", "each.value.visibility_timeout_seconds") ||
+		!usesRef(q, "redrive_policy", "each.value.max_receive_count") ||
+		!usesRef(q, "redrive_policy", "aws_sqs_queue.dlq") {
+		bad("aws_sqs_queue.queue: visibility timeout and redrive must come from local.queues and the DLQ")
+	}
+	d := tf.Block("resource", "aws_sqs_queue", "dlq")
+	if !usesRef(d, "for_each", "local.queues") || template(attr(d, "name")) != "${var.name_prefix}${each.key}${local.dlq_suffix}" {
+		bad(`aws_sqs_queue.dlq: want for_each = local.queues, name = "${var.name_prefix}${each.key}${local.dlq_suffix}"`)
+	}
+	t := tf.Block("resource", "aws_sns_topic", "topic")
+	if !usesRef(t, "for_each", "local.topics") || template(attr(t, "name")) != "${var.name_prefix}${each.key}" {
+		bad(`aws_sns_topic.topic: want for_each = local.topics, name = "${var.name_prefix}${each.key}"`)
+	}
+	s := tf.Block("resource", "aws_sns_topic_subscription", "queue")
+	if !usesRef(s, "for_each", "local.subscriptions") {
+		bad("aws_sns_topic_subscription.queue: want for_each = local.subscriptions")
+	}
+	if v, _ := literal(attr(s, "raw_message_delivery")); v != cty.True {
+		bad("aws_sns_topic_subscription.queue: raw_message_delivery must be true")
+	}
+	if !usesRef(s, "filter_policy", "local.filter_attribute") || !usesRef(s, "filter_policy", "each.value.event_types") {
+		bad("aws_sns_topic_subscription.queue: filter_policy must be built from local.filter_attribute and each.value.event_types")
+	}
+	n := tf.Block("resource", "aws_s3_bucket_notification", "lake")
+	found := false
+	if n != nil {
+		for _, b := range n.Body.Blocks {
+			if b.Type == "dynamic" && slices.Equal(b.Labels, []string{"queue"}) && usesRef(b, "for_each", "local.bucket_notifications") {
+				for _, c := range b.Body.Blocks {
+					found = found || c.Type == "content" && usesRef(c, "filter_prefix", "queue.value.prefix") && usesRef(c, "filter_suffix", "queue.value.suffix")
+				}
+			}
+		}
+	}
+	if !found {
+		bad("aws_s3_bucket_notification.lake: want dynamic \"queue\" over local.bucket_notifications with their prefix and suffix")
+	}
+}
+
+// checkModules: a module per service, fed its own queue and DLQ.
+func checkModules(tf *Terraform, services []Service, bad func(string, ...any)) {
+	for _, s := range services {
+		m := tf.Block("module", s.Name)
+		if m == nil {
+			bad("module %q missing (each service deploys alone with -target=module.%s)", s.Name, s.Name)
+			continue
+		}
+		if v, _ := literal(attr(m, "source")); v == cty.NilVal || v.AsString() != "./modules/"+s.Name {
+			bad("module.%s: source must be ./modules/%s", s.Name, s.Name)
+		}
+		for field, res := range map[string]string{"queue_arn": "queue", "dlq_arn": "dlq"} {
+			want := fmt.Sprintf("aws_sqs_queue.%s[%q].arn", res, s.Queue)
+			if !usesRef(m, field, want) {
+				bad("module.%s: %s must be %s", s.Name, field, want)
+			}
+		}
+	}
+}
+
+// checkScheduler: the daily ExtractionRequested, as the extractor's consumer decodes it.
+func checkScheduler(tf *Terraform, top contracts.Topology, bad func(string, ...any)) {
+	if v, _ := literal(attr(tf.Block("variable", "schedule_expression"), "default")); v == cty.NilVal || v.AsString() != "cron(0 6 * * ? *)" {
+		bad("variable schedule_expression must default to cron(0 6 * * ? *)")
+	}
+	req := contracts.ExtractionRequested{}
+	if v, ok := tf.Locals["scheduled_attributes"]; !ok {
+		bad("local.scheduled_attributes missing")
+	} else {
+		m := v.AsValueMap()
+		for k, want := range map[string]string{
+			contracts.AttrType: req.MessageType(), contracts.AttrEventType: req.EventType(), contracts.AttrSpecVersion: contracts.SpecVersion,
+		} {
+			if m[k] == cty.NilVal || m[k].AsString() != want {
+				bad("scheduled message attribute %s must be %q", k, want)
+			}
+		}
+		if len(m) > 10 {
+			bad("scheduled message has %d attributes; SQS allows 10", len(m))
+		}
+	}
+	if q, ok := tf.Locals["extractor_command_queue"]; !ok || q.AsString() != top.CommandQueues[req.EventType()] {
+		bad("the schedule must send to the %s command queue", req.EventType())
+	}
+	body, ok := tf.exprs["scheduled_body"].(*hclsyntax.FunctionCallExpr)
+	if !ok || len(body.Args) == 0 {
+		bad("local.scheduled_body must be merge({...}, ...)")
+		return
+	}
+	obj, ok := body.Args[0].(*hclsyntax.ObjectConsExpr)
+	if !ok {
+		bad("local.scheduled_body: the first merge argument must be the body object")
+		return
+	}
+	fields := jsonFields(req)
+	have := map[string]bool{}
+	for _, it := range obj.Items {
+		k, _ := literal(it.KeyExpr)
+		if k == cty.NilVal || !fields[k.AsString()] {
+			bad("scheduled body field %v is not an ExtractionRequested field", k)
+			continue
+		}
+		have[k.AsString()] = true
+	}
+	for _, f := range []string{"run_id", "mode", "requested_at"} {
+		if !have[f] {
+			bad("scheduled body lacks %s", f)
+		}
+	}
+}
+
+// literal evaluates an expression that needs no variables.
+func literal(e hclsyntax.Expression) (cty.Value, bool) {
+	// A bare object key (run_id = ...) parses as a traversal but means the string.
+	if k, ok := e.(*hclsyntax.ObjectConsKeyExpr); ok {
+		if name := hcl.ExprAsKeyword(k.Wrapped); name != "" {
+			return cty.StringVal(name), true
+		}
+	}
+	if e == nil || len(e.Variables()) > 0 {
+		return cty.NilVal, false
+	}
+	v, diags := e.Value(nil)
+	return v, !diags.HasErrors()
+}
+
+// jsonFields lists the JSON field names of a struct, embedded structs included.
+func jsonFields(v any) map[string]bool {
+	out := map[string]bool{}
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if f.Anonymous && f.Type.Kind() == reflect.Struct {
+				walk(f.Type)
+				continue
+			}
+			if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" && name != "-" {
+				out[name] = true
+			}
+		}
+	}
+	walk(reflect.TypeOf(v))
+	return out
+}
+
+func intAttr(v cty.Value, name string) int {
+	if !v.Type().IsObjectType() || !v.Type().HasAttribute(name) {
+		return -1
+	}
+	f, _ := v.GetAttr(name).AsBigFloat().Int64()
+	return int(f)
+}
+
+// filterPolicy is what terraform's jsonencode({(attr) = sort(types)}) produces.
+func filterPolicy(types []string) string {
+	if len(types) == 0 {
+		return ""
+	}
+	sorted := slices.Clone(types)
+	sort.Strings(sorted)
+	b, _ := json.Marshal(map[string][]string{contracts.AttrEventType: sorted})
+	return string(b)
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	sort.Strings(a)
+	sort.Strings(b)
+	return slices.Equal(a, b)
+}

@@ -1,0 +1,173 @@
+package e2e_test
+
+import (
+	"context"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gfnpipeline/shared/awstest"
+	"github.com/gfnpipeline/tools/e2e/stack"
+)
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	buildErr  error
+)
+
+// start builds the binaries once per test binary and starts a stack with its own names.
+func start(t *testing.T, opts stack.Options) *stack.Stack {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end stack skipped in -short mode")
+	}
+	root, err := stack.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	buildOnce.Do(func() {
+		binDir, buildErr = os.MkdirTemp("", "gfn-e2e-bin-")
+		if buildErr == nil {
+			buildErr = stack.Build(context.Background(), root, binDir)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	dir := t.TempDir()
+	if err := os.Symlink(binDir+"/bin", dir+"/bin"); err != nil {
+		t.Fatal(err)
+	}
+	// Share the emulator CI started (or start one for this binary).
+	t.Setenv("AWS_ENDPOINT_URL", awstest.Endpoint(t))
+	opts.Root, opts.Dir, opts.Prefix = root, dir, awstest.Prefix()
+	s, err := stack.Start(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(s.Logs(4000))
+		}
+		s.Stop()
+	})
+	return s
+}
+
+var summary = regexp.MustCompile(`(?m)^run=(\S+) status=(\w+) batches=(\d+) rows_in=(\d+) rows_loaded=(\d+) rejected=(\d+) seconds=([\d.]+)$`)
+
+type result struct {
+	runID, status                           string
+	batches, rowsIn, rowsLoaded, rejected int
+}
+
+func runPipeline(t *testing.T, s *stack.Stack, args ...string) (result, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	out, err := s.Gfnctl(ctx, append([]string{"run", "--wait", "--timeout", "8m"}, args...)...)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	m := summary.FindStringSubmatch(lines[len(lines)-1])
+	if m == nil {
+		t.Fatalf("last line is not the summary: %q (err %v)", out, err)
+	}
+	n := func(i int) int { v, _ := strconv.Atoi(m[i]); return v }
+	return result{runID: m[1], status: m[2], batches: n(3), rowsIn: n(4), rowsLoaded: n(5), rejected: n(6)}, err
+}
+
+func assertDLQsEmpty(t *testing.T, s *stack.Stack) {
+	t.Helper()
+	depths, err := s.DLQDepths(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for q, n := range depths {
+		if n != 0 {
+			t.Errorf("%s holds %d messages", q, n)
+		}
+	}
+}
+
+// expectedRows: the recording holds 73,942 records with no duplicate keys; generated data
+// is whatever the simulator generates (checked against rows_in instead).
+func expectedRows(root string, res result) int {
+	if stack.Recording(root) != "" {
+		return 73942
+	}
+	return res.rowsIn
+}
+
+func TestBackfillThenRerunThenIncremental(t *testing.T) {
+	root, _ := stack.RepoRoot()
+	s := start(t, stack.Options{SimDataDir: stack.Recording(root)})
+
+	full, err := runPipeline(t, s)
+	if err != nil || full.status != "completed" {
+		t.Fatalf("full run: %+v %v", full, err)
+	}
+	want := expectedRows(root, full)
+	if full.rowsLoaded != want || full.rowsIn != want || full.rejected != 0 {
+		t.Fatalf("full run %+v, want %d rows loaded", full, want)
+	}
+	again, err := runPipeline(t, s)
+	if err != nil || again.status != "completed" || again.rowsLoaded != want {
+		t.Fatalf("second full run %+v (%v): loads must be idempotent", again, err)
+	}
+	inc, err := runPipeline(t, s, "--mode", "incremental")
+	if err != nil || inc.status != "completed" {
+		t.Fatalf("incremental run %+v: %v", inc, err)
+	}
+	// Everything has landed: only the newest three years are checked again.
+	if inc.batches != 3 || inc.rowsLoaded != want {
+		t.Fatalf("incremental run %+v, want 3 batches and %d rows", inc, want)
+	}
+	assertDLQsEmpty(t, s)
+}
+
+func TestBackfillSurvivesAPIFaults(t *testing.T) {
+	root, _ := stack.RepoRoot()
+	s := start(t, stack.Options{SimDataDir: stack.Recording(root), SimFaults: "500:0.2,429:0.1,reset:0.05,truncate:0.02"})
+	res, err := runPipeline(t, s)
+	if err != nil || res.status != "completed" || res.rowsLoaded != expectedRows(root, res) {
+		t.Fatalf("run under faults: %+v %v", res, err)
+	}
+	assertDLQsEmpty(t, s)
+	logs, _ := os.ReadFile(s.LogPath("extractor"))
+	if !strings.Contains(string(logs), "gfn api retry") {
+		t.Fatal("the extractor's logs show no retries under injected faults")
+	}
+	stats, err := s.SimStats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := stats["faults_injected"].(float64); f == 0 {
+		t.Fatalf("no fault was injected: %v", stats)
+	}
+}
+
+func TestWrongKeyFailsFastAfterOneForbidden(t *testing.T) {
+	s := start(t, stack.Options{ServiceAPIKey: "not-the-key"})
+	begin := time.Now()
+	res, err := runPipeline(t, s)
+	if err == nil || res.status != "failed" {
+		t.Fatalf("run with a wrong key: %+v %v", res, err)
+	}
+	if !strings.Contains(err.Error(), "rejected the API key (403)") {
+		t.Fatalf("the error does not name the cause: %v", err)
+	}
+	if d := time.Since(begin); d > time.Minute {
+		t.Fatalf("took %v to fail", d)
+	}
+	stats, err := s.SimStats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := stats["forbidden"].(float64); f != 1 {
+		t.Fatalf("simulator answered 403 %v times, want exactly 1", stats["forbidden"])
+	}
+}
