@@ -62,7 +62,7 @@ func start(t *testing.T, opts stack.Options) *stack.Stack {
 var summary = regexp.MustCompile(`(?m)^run=(\S+) status=(\w+) batches=(\d+) rows_in=(\d+) rows_loaded=(\d+) rejected=(\d+) seconds=([\d.]+)$`)
 
 type result struct {
-	runID, status                           string
+	runID, status                         string
 	batches, rowsIn, rowsLoaded, rejected int
 }
 
