@@ -5,6 +5,7 @@ package lake
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gfnpipeline/contracts"
@@ -40,10 +41,15 @@ func StagedKey(runID, batchID string) string {
 	return fmt.Sprintf("%srun=%s/%s.ndjson", StagedPrefix, runID, batchID)
 }
 
-// TransformedKey is the batch's Parquet file. Snowpipe loads each file name once, so a
-// new extraction gets a new name (its timestamp) and a redelivery keeps the old one.
-func TransformedKey(at time.Time, batchID string) string {
-	return fmt.Sprintf("%sdata_%s_%s.parquet", datePartition(TransformedPrefix, at), stamp(at), batchID)
+// TransformedKey is the Parquet file made from the raw object rawKey: the same partition and
+// name. Snowpipe loads each file name once; every raw version (a revision is a new raw object)
+// gets its own file, and a redelivery or an unchanged re-extraction rewrites the same one.
+func TransformedKey(rawKey string) (string, error) {
+	name, ok := strings.CutPrefix(rawKey, RawPrefix)
+	if !ok || !strings.HasSuffix(name, ".json") {
+		return "", fmt.Errorf("%q is not a raw object key", rawKey)
+	}
+	return TransformedPrefix + strings.TrimSuffix(name, ".json") + ".parquet", nil
 }
 
 // FailedKey holds a batch's rejected rows with reasons (or a whole batch's error).

@@ -40,10 +40,10 @@ func ParseDockerfile(path string) ([]Instruction, error) {
 
 var secretName = regexp.MustCompile(`(?i)(KEY|TOKEN|SECRET|PASSWORD|WEBHOOK)`)
 
-// CheckServiceDockerfile checks a service image: multi-stage, pinned bases, builds
-// ./cmd/<name> from the module dir with CGO only when cgo is true, runs as non-root, and
-// bakes no secret settings in.
-func CheckServiceDockerfile(ins []Instruction, moduleDir, name string, cgo bool) []string {
+// CheckServiceDockerfile checks an image: multi-stage, pinned bases, builds the main package
+// pkg (e.g. ./cmd/validator) from the module dir with CGO only when cgo is true, runs as
+// non-root, and bakes no secret settings in.
+func CheckServiceDockerfile(ins []Instruction, moduleDir, pkg string, cgo bool) []string {
 	var probs []string
 	bad := func(format string, a ...any) { probs = append(probs, fmt.Sprintf(format, a...)) }
 	froms, built, user := 0, false, ""
@@ -72,8 +72,8 @@ func CheckServiceDockerfile(ins []Instruction, moduleDir, name string, cgo bool)
 				continue
 			}
 			built = true
-			if !strings.Contains(in.Args, "./cmd/"+name) {
-				bad("go build does not build ./cmd/%s", name)
+			if f := strings.Fields(in.Args); f[len(f)-1] != pkg {
+				bad("go build builds %s, want %s", f[len(f)-1], pkg)
 			}
 			if workdir != "/src/"+moduleDir {
 				bad("go build runs in %s, want the module dir /src/%s", workdir, moduleDir)

@@ -9,28 +9,35 @@ import (
 
 func TestDockerfiles(t *testing.T) {
 	type image struct {
-		dockerfile, moduleDir, name string
-		cgo                         bool
+		dockerfile, moduleDir, pkg string
+		cgo                        bool
 	}
 	images := []image{
-		{"tools/gfnapi-sim/Dockerfile", "tools/gfnapi-sim", "gfnapi-sim", false},
-		{"tools/gfnctl/Dockerfile", "tools/gfnctl", "gfnctl", false},
+		{"tools/gfnapi-sim/Dockerfile", "tools/gfnapi-sim", "./cmd/gfnapi-sim", false},
+		{"tools/gfnctl/Dockerfile", "tools/gfnctl", ".", false},
 	}
 	for _, s := range pipelineServices(t) {
 		// DuckDB is the one C dependency: only the loader builds with CGO.
-		images = append(images, image{"services/" + s.Name + "/Dockerfile", "services/" + s.Name, s.Name, s.Name == "loader"})
+		images = append(images, image{"services/" + s.Name + "/Dockerfile", "services/" + s.Name, "./cmd/" + s.Name, s.Name == "loader"})
 	}
 	for _, im := range images {
-		t.Run(im.name, func(t *testing.T) {
+		t.Run(im.dockerfile, func(t *testing.T) {
 			ins, err := ParseDockerfile(filepath.Join(repoRoot, im.dockerfile))
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, p := range CheckServiceDockerfile(ins, im.moduleDir, im.name, im.cgo) {
+			for _, p := range CheckServiceDockerfile(ins, im.moduleDir, im.pkg, im.cgo) {
 				t.Error(p)
 			}
-			if _, err := os.Stat(filepath.Join(repoRoot, im.moduleDir, "cmd", im.name)); err != nil && im.name != "gfnctl" {
-				t.Errorf("%s builds ./cmd/%s, which does not exist: %v", im.dockerfile, im.name, err)
+			// The package must exist and be a main package.
+			mains, err := filepath.Glob(filepath.Join(repoRoot, im.moduleDir, im.pkg, "*.go"))
+			isMain := false
+			for _, f := range mains {
+				src, _ := os.ReadFile(f)
+				isMain = isMain || strings.Contains(string(src), "\npackage main\n") || strings.HasPrefix(string(src), "package main\n")
+			}
+			if err != nil || !isMain {
+				t.Errorf("%s builds %s in %s, which is not a main package", im.dockerfile, im.pkg, im.moduleDir)
 			}
 		})
 	}
@@ -43,7 +50,7 @@ func TestDockerfileCheckerCatchesDrift(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct{ name, old, new, want string }{
-		{"wrong cmd", "./cmd/validator", "./cmd/transformer", "does not build ./cmd/validator"},
+		{"wrong cmd", "./cmd/validator", "./cmd/transformer", "want ./cmd/validator"},
 		{"cgo", "GOWORK=off CGO_ENABLED=0", "GOWORK=off CGO_ENABLED=1", "want CGO_ENABLED=0"},
 		{"root", "USER nonroot:nonroot", "USER root", "non-root"},
 		{"latest base", "golang:1.26.8-bookworm", "golang:latest", "not pinned"},
@@ -62,7 +69,7 @@ func TestDockerfileCheckerCatchesDrift(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if probs := CheckServiceDockerfile(ins, "services/validator", "validator", false); !containsProblem(probs, tt.want) {
+			if probs := CheckServiceDockerfile(ins, "services/validator", "./cmd/validator", false); !containsProblem(probs, tt.want) {
 				t.Errorf("want a problem mentioning %q, got %q", tt.want, probs)
 			}
 		})

@@ -110,7 +110,10 @@ func (t *Transformer) Handle(ctx context.Context, msg *contracts.BatchValidated)
 	if err := t.store.Put(ctx, lake.SchemaKey, doc, nil); err != nil {
 		return fmt.Errorf("write schema description: %w", err)
 	}
-	key := lake.TransformedKey(msg.ExtractedAt, msg.BatchID)
+	key, err := lake.TransformedKey(msg.SourceKey)
+	if err != nil {
+		return messaging.Permanent(err)
+	}
 	meta := map[string]string{
 		lake.MetaRunID:       msg.RunID,
 		lake.MetaBatchID:     msg.BatchID,

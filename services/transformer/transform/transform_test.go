@@ -87,7 +87,13 @@ func TestHandleWritesParquetAndSchema(t *testing.T) {
 	if err := e.tr.Handle(ctx, msg); err != nil {
 		t.Fatal(err)
 	}
-	key := lake.TransformedKey(extractedAt, "ef-2020")
+	key, err := lake.TransformedKey(msg.SourceKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "transformed/ecological_footprint/year=2026/month=03/day=04/data_20260304_060001_ef-2020.parquet"; key != want {
+		t.Fatalf("key %s, want %s", key, want)
+	}
 	body, obj, err := e.store.Get(ctx, key)
 	if err != nil {
 		t.Fatal(err)

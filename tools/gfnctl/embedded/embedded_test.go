@@ -1,0 +1,137 @@
+package embedded_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"database/sql"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gfnpipeline/contracts"
+	"github.com/gfnpipeline/shared/warehouse"
+	"github.com/gfnpipeline/tools/gfnctl/embedded"
+)
+
+var quiet = slog.New(slog.NewJSONHandler(io.Discard, nil))
+
+// noEnv: no GFN_API_KEY, so the in-process simulator serves the data.
+func noEnv(string) string { return "" }
+
+func run(t *testing.T, dataDir, simData string, req contracts.ExtractionRequested) *contracts.RunCompleted {
+	t.Helper()
+	res, err := embedded.Run(context.Background(), embedded.Options{
+		DataDir: dataDir, SimDataDir: simData, Getenv: noEnv, Request: req, Timeout: 3 * time.Minute, Logger: quiet,
+	})
+	if err != nil {
+		t.Fatalf("embedded run: %v (dead letters %+v)", err, res.DeadLetters)
+	}
+	done, ok := res.Outcome.(*contracts.RunCompleted)
+	if !ok {
+		t.Fatalf("run did not complete: %+v", res.Outcome)
+	}
+	if len(res.DeadLetters) != 0 {
+		t.Fatalf("dead letters: %+v", res.DeadLetters)
+	}
+	return done
+}
+
+// A fresh clone without ../shared runs on generated data, and a second run loads nothing twice.
+func TestGeneratedDataRunsAndRerunsIdempotently(t *testing.T) {
+	dir := t.TempDir()
+	first := run(t, dir, "", contracts.ExtractionRequested{})
+	if first.RowsIn == 0 || first.RowsLoaded != int64(first.RowsIn) || first.Rejected != 0 {
+		t.Fatalf("first run %+v", first.RunSummary)
+	}
+	second := run(t, dir, "", contracts.ExtractionRequested{})
+	if second.RowsLoaded != first.RowsLoaded {
+		t.Fatalf("second run has %d rows, first %d", second.RowsLoaded, first.RowsLoaded)
+	}
+	if n := count(t, dir, "SELECT count(*) FROM "+warehouse.TransformedTable); n != first.RowsLoaded {
+		t.Fatalf("warehouse holds %d rows, summary said %d", n, first.RowsLoaded)
+	}
+}
+
+func recording(t *testing.T) string {
+	dir := filepath.Join("..", "..", "..", "..", "shared", "data", "gfn-api-recording")
+	if _, err := os.Stat(filepath.Join(dir, "data_all_2022.json.gz")); err != nil {
+		t.Skip("../shared/data/gfn-api-recording is absent")
+	}
+	return dir
+}
+
+// A revised year: the new value wins in TRANSFORMED, RAW keeps both versions, the count holds.
+func TestRevisedValueReplacesTheOldOne(t *testing.T) {
+	rec := recording(t)
+	dir, simData := t.TempDir(), t.TempDir()
+	raw := gunzip(t, filepath.Join(rec, "data_all_2022.json.gz"))
+	writeFile(t, filepath.Join(simData, "data_all_2022.json"), raw)
+	req := contracts.ExtractionRequested{FromYear: 2022, ToYear: 2022}
+	first := run(t, dir, simData, req)
+
+	// GFN revises Armenia's 2022 population (a row without land-type components).
+	old := []byte(`"record": "Population",`)
+	at := bytes.Index(raw, old)
+	if at < 0 || !bytes.Contains(raw[:at], []byte(`"countryCode": 1,`)) {
+		t.Fatal("Armenia's 2022 Population row not found in the recording")
+	}
+	valueAt := at + bytes.Index(raw[at:], []byte(`"value": `)) + len(`"value": `)
+	end := valueAt + bytes.IndexByte(raw[valueAt:], ',')
+	revised := append(append(append([]byte{}, raw[:valueAt]...), []byte("2999999.0")...), raw[end:]...)
+	writeFile(t, filepath.Join(simData, "data_all_2022.json"), revised)
+	second := run(t, dir, simData, req)
+
+	if second.RowsLoaded != first.RowsLoaded {
+		t.Fatalf("count changed from %d to %d", first.RowsLoaded, second.RowsLoaded)
+	}
+	key := " WHERE country_code = 1 AND year = 2022 AND record_type = 'Population'"
+	if n := count(t, dir, "SELECT count(*) FROM "+warehouse.TransformedTable+key+" AND value = 2999999.0"); n != 1 {
+		t.Fatalf("transformed table does not hold the revised value (%d rows)", n)
+	}
+	if n := count(t, dir, "SELECT count(DISTINCT value) FROM "+warehouse.RawTable+key); n != 2 {
+		t.Fatalf("RAW holds %d versions of the row, want both", n)
+	}
+}
+
+func gunzip(t *testing.T, path string) []byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func writeFile(t *testing.T, path string, b []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func count(t *testing.T, dir, query string, args ...any) int64 {
+	t.Helper()
+	db, err := sql.Open("duckdb", filepath.Join(dir, "gfn.duckdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int64
+	if err := db.QueryRow(query, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
