@@ -10,11 +10,13 @@ PKGS := ./contracts/... ./shared/... ./services/extractor/... ./services/validat
 	./services/transformer/... ./services/loader/... ./services/notifier/... \
 	./tools/gfnapi-sim/... ./tools/gfnctl/... ./tools/e2e/... ./tools/deploytest/...
 # Benchmarks that print `bench <name> key=value` lines, one core each.
-BENCH_PKGS := ./services/extractor/extract ./contracts/quality ./services/transformer/transform ./shared/warehouse
+BENCH_PKGS := ./services/extractor/extract ./contracts/quality ./services/transformer/transform ./services/loader/load
 GFN_DATA_DIR ?=
 export GFN_DATA_DIR
 
-.PHONY: run e2e test bench soda venv vet clean
+FAKESNOW_VENV := .venv-fakesnow
+
+.PHONY: run e2e test bench soda venv venv-fakesnow vet clean
 
 # The whole pipeline in one process: in-memory bus, ./data/lake, ./data/gfn.duckdb, and the
 # GFN API simulator (generated data, or GFN_DATA_DIR's recording) unless GFN_API_KEY is set.
@@ -26,7 +28,7 @@ e2e:
 	$(GO) run ./tools/e2e/cmd/e2e
 
 # Everything CI runs: vet, then every module's tests (unit, component tests on moto, e2e).
-test: venv vet
+test: venv venv-fakesnow vet
 	$(GO) test -p 2 -count=1 -timeout 25m $(PKGS)
 
 vet:
@@ -41,13 +43,20 @@ bench:
 
 # Both data-quality tiers with Soda Core (after `make run`: the loader has released DuckDB).
 soda: venv
-	bash soda/scan.sh
+	GFN_SODA=$(SODA) bash soda/scan.sh
 
-# Soda Core and fakesnow in a venv (pinned as the architecture requires).
+# Soda Core in a venv (pinned as the architecture requires).
 venv: $(SODA)
 $(SODA):
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check soda-core==3.5.6 soda-core-duckdb==3.5.6
+
+# fakesnow's Snowflake server for the Snowflake driver's tests: its own venv, since it needs a
+# newer duckdb than Soda's; snowflake-connector-python 5 breaks fakesnow 0.12.1.
+venv-fakesnow: $(FAKESNOW_VENV)/bin/fakesnow
+$(FAKESNOW_VENV)/bin/fakesnow:
+	$(PYTHON) -m venv $(FAKESNOW_VENV)
+	$(FAKESNOW_VENV)/bin/pip install --quiet --disable-pip-version-check 'fakesnow[server]==0.12.1' 'snowflake-connector-python<5'
 
 clean:
 	rm -rf data dist .cache

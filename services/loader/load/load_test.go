@@ -75,7 +75,7 @@ func (e *env) putYear(t testing.TB, year int, runID string, at time.Time) (strin
 		t.Fatal(err)
 	}
 	batchID := contracts.BatchID(year, nil, nil)
-	key := lake.TransformedKey(at, batchID)
+	key := transformedKey(t, at, batchID)
 	meta := map[string]string{lake.MetaRunID: runID, lake.MetaBatchID: batchID}
 	if err := e.store.Put(context.Background(), key, body, meta); err != nil {
 		t.Fatal(err)
@@ -147,7 +147,7 @@ func TestHandleIgnoresOtherObjects(t *testing.T) {
 
 func TestHandleFailures(t *testing.T) {
 	ctx := context.Background()
-	key := lake.TransformedKey(time.Date(2025, 12, 1, 6, 0, 0, 0, time.UTC), "ef-2022")
+	key := transformedKey(t, time.Date(2025, 12, 1, 6, 0, 0, 0, time.UTC), "ef-2022")
 	meta := map[string]string{lake.MetaRunID: "run-1", lake.MetaBatchID: "ef-2022"}
 	tests := []struct {
 		name          string
@@ -200,4 +200,14 @@ func TestHandlePublishFailureRetries(t *testing.T) {
 
 func newBenchLoader(b *testing.B, store lake.Store, wh warehouse.Warehouse) *load.Loader {
 	return load.New(load.Config{TempDir: b.TempDir()}, store, wh, &published{})
+}
+
+// transformedKey is where the transformer puts the Parquet made from a batch landed at `at`.
+func transformedKey(t testing.TB, at time.Time, batchID string) string {
+	t.Helper()
+	key, err := lake.TransformedKey(lake.RawKey(at, batchID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
 }
