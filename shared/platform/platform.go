@@ -5,6 +5,7 @@ package platform
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -45,11 +46,15 @@ type Deps struct {
 	Logger    *slog.Logger
 	// Getenv reads service settings (the embedded run overrides some).
 	Getenv func(string) string
+	// AWS is the SDK config when the service runs on AWS (or an emulator); nil embedded.
+	AWS *aws.Config
 }
 
-// App is a service's application: the consumers of its queues.
+// App is a service's application: the consumers of its queues, and work that runs beside
+// them in a long-running poller (a Lambda has no "beside": its schedule is infrastructure's).
 type App struct {
-	Consumers []messaging.Consumer
+	Consumers  []messaging.Consumer
+	Background []func(ctx context.Context) error
 }
 
 // Topology reads the topology from the environment (bucket and name prefix).
@@ -100,6 +105,7 @@ func FromEnv(ctx context.Context, name string) (*Service, error) {
 			Publisher: pub,
 			Logger:    logger,
 			Getenv:    os.Getenv,
+			AWS:       &cfg,
 		},
 	}, nil
 }
@@ -119,7 +125,20 @@ func (s *Service) Run(ctx context.Context, app App) error {
 		Policy:          policy,
 	}
 	log.Info("starting", "runtime", s.runtime, "bucket", s.Deps.Topology.Bucket)
-	if err := messaging.RunSQS(ctx, s.aws, log, opts, app.Consumers...); err != nil && ctx.Err() == nil {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, len(app.Background))
+	for _, bg := range app.Background {
+		go func() { errs <- bg(ctx) }()
+	}
+	err := messaging.RunSQS(ctx, s.aws, log, opts, app.Consumers...)
+	cancel()
+	for range app.Background {
+		if bgErr := <-errs; bgErr != nil && err == nil {
+			err = bgErr
+		}
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
 	return nil

@@ -215,7 +215,7 @@ func (s *Snowflake) migrateSQL() []string {
 	stmts := tableDDL(snowDialect)
 	stmts = append(stmts,
 		"CREATE STREAM IF NOT EXISTS "+RawStream+" ON TABLE "+RawTable+" APPEND_ONLY = TRUE",
-		"CREATE OR REPLACE TASK "+MergeTask+"\n    WAREHOUSE = "+s.warehouse+
+		"CREATE TASK IF NOT EXISTS "+MergeTask+"\n    WAREHOUSE = "+s.warehouse+
 			"\n    SCHEDULE = '1 MINUTE'\n    WHEN SYSTEM$STREAM_HAS_DATA('"+strings.ToUpper(RawStream)+"')\nAS\nEXECUTE IMMEDIATE $$\nBEGIN\n"+
 			strings.Join(mergeTransaction(), ";\n")+";\nEND;\n$$",
 		"ALTER TASK "+MergeTask+" RESUME",
@@ -223,8 +223,10 @@ func (s *Snowflake) migrateSQL() []string {
 	return append(stmts, viewDDL()...)
 }
 
-// Migrate creates the schemas, tables, stream, task and views (Snowpipe itself, with its
-// stage and storage integration, is terraform's).
+// Migrate creates the schemas, tables, stream, task and views that are missing (Snowpipe
+// itself, with its stage and storage integration, is terraform's). It never replaces what
+// exists: in production terraform owns the task (terraform/sql/merge_task.sql, which a test
+// keeps equal to mergeTransaction).
 func (s *Snowflake) Migrate(ctx context.Context) error {
 	for _, q := range s.migrateSQL() {
 		if _, err := s.db.ExecContext(ctx, q); err != nil {

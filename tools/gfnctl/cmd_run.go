@@ -31,6 +31,7 @@ func cmdRun(ctx context.Context, args []string) error {
 	recheck := fs.Int("recheck", 0, "incremental: newest years to extract again (default 3)")
 	wait := fs.Bool("wait", false, "wait for the outcome and print the summary line (always on with --embedded)")
 	timeout := fs.Duration("timeout", 30*time.Minute, "how long to wait for the outcome")
+	untilCompleted := fs.Bool("until-completed", false, "with --wait: wait past a RunFailed for a later RunCompleted (after a DLQ redrive)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -69,7 +70,11 @@ func cmdRun(ctx context.Context, args []string) error {
 	}
 	waitCtx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	outcome, err := runs.Wait(waitCtx, lake.NewS3(awsconfig.S3(cfg), top.Bucket), req.RunID, time.Second)
+	var opts []runs.WaitOption
+	if *untilCompleted {
+		opts = append(opts, runs.UntilCompleted())
+	}
+	outcome, err := runs.Wait(waitCtx, lake.NewS3(awsconfig.S3(cfg), top.Bucket), req.RunID, time.Second, opts...)
 	return finish(req, outcome, err)
 }
 

@@ -17,9 +17,11 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"run":   {"start a pipeline run (embedded with --embedded, else via the extractor queue)", cmdRun},
-	"infra": {"infra apply: create queues, DLQs, topics, subscriptions, bucket and notifications", cmdInfra},
-	"dlq":   {"dlq list|peek|export|redrive|purge: inspect and redrive dead-letter queues", cmdDLQ},
+	"run":    {"start a pipeline run (embedded with --embedded, else via the extractor queue)", cmdRun},
+	"infra":  {"infra apply: create queues, DLQs, topics, subscriptions, bucket and notifications", cmdInfra},
+	"report": {"footprint against biocapacity and Earth Overshoot Day, from the DuckDB warehouse", cmdReport},
+	"load":   {"load transformed Parquet into DuckDB by hand (--force reloads loaded files)", cmdLoad},
+	"dlq":    {"dlq list|peek|export|redrive|purge: inspect and redrive dead-letter queues", cmdDLQ},
 }
 
 func main() {

@@ -23,6 +23,9 @@ import (
 type Config struct {
 	// TempDir holds downloaded files while they load; empty means os.TempDir().
 	TempDir string
+	// Force reloads files the load history already has (`gfnctl load --force`), as
+	// Snowflake's COPY ... FORCE = TRUE does.
+	Force bool
 }
 
 // Loader loads transformed Parquet files into the warehouse.
@@ -128,7 +131,7 @@ func (l *Loader) loadBody(ctx context.Context, key string, body []byte, runID, b
 	if err := f.Close(); err != nil {
 		return warehouse.LoadResult{}, fmt.Errorf("loader: write temp file for %s: %w", key, err)
 	}
-	res, err := l.wh.LoadFile(ctx, warehouse.FileLoad{LocalPath: f.Name(), FileName: key, RunID: runID, BatchID: batchID})
+	res, err := l.wh.LoadFile(ctx, warehouse.FileLoad{LocalPath: f.Name(), FileName: key, RunID: runID, BatchID: batchID, Force: l.cfg.Force})
 	switch {
 	case errors.Is(err, warehouse.ErrBadFile):
 		return warehouse.LoadResult{}, messaging.Permanent(fmt.Errorf("loader: %s: %w", key, err))

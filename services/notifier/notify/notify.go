@@ -29,6 +29,7 @@ type Notifier struct {
 	cfg    Config
 	ledger Ledger
 	pub    messaging.Publisher
+	slack  Slack
 }
 
 // New returns a notifier.
@@ -39,7 +40,7 @@ func New(cfg Config, store lake.Store, pub messaging.Publisher) *Notifier {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Notifier{cfg: cfg, ledger: NewLedger(store), pub: pub}
+	return &Notifier{cfg: cfg, ledger: NewLedger(store), pub: pub, slack: Slack{URL: cfg.SlackWebhookURL, Client: cfg.HTTPClient}}
 }
 
 // Handlers are the typed handlers for every event the notifier follows.
@@ -138,6 +139,10 @@ func Evaluate(run Run, now time.Time) contracts.Message {
 			}
 		}
 		var failed contracts.BatchFailed
+		// A run-level failure (planning) is resolved once a later delivery planned the run.
+		if b.BatchID == "_run" && run.Plan != nil {
+			continue
+		}
 		if decode(b, &failed) && failedBatch == "" {
 			failedBatch, reason = b.BatchID, fmt.Sprintf("%s gave up: %s", failed.Stage, failed.Reason)
 		}
@@ -172,7 +177,7 @@ func (n *Notifier) announce(ctx context.Context, outcome contracts.Message) erro
 	if n.cfg.SlackWebhookURL == "" {
 		return nil
 	}
-	if err := n.slack(ctx, outcome); err != nil {
+	if err := n.slack.Post(ctx, SlackText(outcome)); err != nil {
 		// The run's outcome is already published; Slack is a courtesy copy.
 		log.Error("slack notification failed", "error", err.Error())
 	}
@@ -192,14 +197,21 @@ func SlackText(outcome contracts.Message) string {
 	return outcome.EventType() + " " + outcome.Run()
 }
 
-func (n *Notifier) slack(ctx context.Context, outcome contracts.Message) error {
-	body, _ := json.Marshal(map[string]string{"text": SlackText(outcome)})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.cfg.SlackWebhookURL, bytes.NewReader(body))
+// Slack posts to an incoming webhook.
+type Slack struct {
+	URL    string
+	Client *http.Client
+}
+
+// Post sends text; a non-2xx answer is an error.
+func (s Slack) Post(ctx context.Context, text string) error {
+	body, _ := json.Marshal(map[string]string{"text": text})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	res, err := n.cfg.HTTPClient.Do(req)
+	res, err := s.Client.Do(req)
 	if err != nil {
 		return err
 	}

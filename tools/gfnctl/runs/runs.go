@@ -41,22 +41,43 @@ func Request(ctx context.Context, pub messaging.Publisher, req contracts.Extract
 	return req, nil
 }
 
+// WaitOption changes what Wait waits for.
+type WaitOption func(*waitConfig)
+
+type waitConfig struct{ untilCompleted bool }
+
+// UntilCompleted makes Wait look past a RunFailed for a later RunCompleted: a failed run
+// completes once its dead-lettered batch is redriven and loaded. When ctx ends first, Wait
+// returns the RunFailed with the error.
+func UntilCompleted() WaitOption { return func(c *waitConfig) { c.untilCompleted = true } }
+
 // Wait polls the run ledger until the run has an outcome (RunCompleted or RunFailed).
-func Wait(ctx context.Context, store lake.Store, runID string, every time.Duration) (contracts.Message, error) {
+func Wait(ctx context.Context, store lake.Store, runID string, every time.Duration, opts ...WaitOption) (contracts.Message, error) {
+	var cfg waitConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
 	ledger := notify.NewLedger(store)
 	t := time.NewTicker(every)
 	defer t.Stop()
+	var failed contracts.Message
 	for {
 		run, err := ledger.Load(ctx, runID)
 		if err != nil {
+			return failed, err
+		}
+		m, err := run.OutcomeMessage()
+		if err != nil {
 			return nil, err
 		}
-		if m, err := run.OutcomeMessage(); m != nil || err != nil {
-			return m, err
+		if _, isFailed := m.(*contracts.RunFailed); isFailed && cfg.untilCompleted {
+			failed = m
+		} else if m != nil {
+			return m, nil
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("waiting for run %s: %w", runID, ctx.Err())
+			return failed, fmt.Errorf("waiting for run %s: %w", runID, ctx.Err())
 		case <-t.C:
 		}
 	}

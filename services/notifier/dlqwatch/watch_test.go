@@ -1,0 +1,85 @@
+package dlqwatch_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/gfnpipeline/contracts"
+	"github.com/gfnpipeline/services/notifier/dlqwatch"
+	"github.com/gfnpipeline/shared/awsconfig"
+	"github.com/gfnpipeline/shared/awstest"
+	"github.com/gfnpipeline/shared/lake"
+	"github.com/gfnpipeline/shared/messaging"
+)
+
+type recorder struct {
+	mu   sync.Mutex
+	msgs []contracts.Message
+}
+
+func (r *recorder) Publish(_ context.Context, msgs ...contracts.Message) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.msgs = append(r.msgs, msgs...)
+	return nil
+}
+
+func str(v string) sqstypes.MessageAttributeValue {
+	return sqstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
+}
+
+func TestAlertsOncePerNewMessageAndLeavesItThere(t *testing.T) {
+	cfg := awstest.Config(t)
+	top := awstest.Topology(t, cfg)
+	client := sqs.NewFromConfig(cfg)
+	ctx := context.Background()
+	dlq := top.Queues[1].DLQ()
+	urls, err := messaging.QueueURLs(ctx, client, dlq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(body string, attrs map[string]sqstypes.MessageAttributeValue) {
+		if _, err := client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(urls[dlq]), MessageBody: aws.String(body), MessageAttributes: attrs}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(`{"run_id":"run-9","batch_id":"ef-2005","year":2005}`, map[string]sqstypes.MessageAttributeValue{
+		contracts.AttrType: str(contracts.TypeRawBatchLanded), contracts.AttrRunID: str("run-9"), contracts.AttrError: str("failed 4 deliveries: boom"),
+	})
+	send(`{"Records":[]}`, nil) // moved by redrive policy: no reason recorded
+
+	pub := &recorder{}
+	var told []dlqwatch.Alert
+	w := dlqwatch.New(client, top.DLQs(), lake.NewS3(awsconfig.S3(cfg), top.Bucket), pub, func(_ context.Context, a dlqwatch.Alert) error {
+		told = append(told, a)
+		return nil
+	})
+	alerts, err := w.Check(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(alerts) != 2 || len(told) != 2 {
+		t.Fatalf("%d alerts, %d told; want 2", len(alerts), len(told))
+	}
+	again, err := w.Check(ctx)
+	if err != nil || len(again) != 0 {
+		t.Fatalf("second check alerted %d times (%v)", len(again), err)
+	}
+	if len(pub.msgs) != 1 {
+		t.Fatalf("published %d BatchFailed, want 1 (only the pipeline message has a run)", len(pub.msgs))
+	}
+	f := pub.msgs[0].(*contracts.BatchFailed)
+	if f.RunID != "run-9" || f.BatchID != "ef-2005" || f.Stage != top.Queues[1].Name || f.Reason != "failed 4 deliveries: boom" {
+		t.Fatalf("BatchFailed %+v", f)
+	}
+	// The watch only looks: both messages are still there, visible at once.
+	res, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(urls[dlq]), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+	if err != nil || len(res.Messages) != 2 {
+		t.Fatalf("DLQ shows %d messages after the watch (%v), want 2", len(res.Messages), err)
+	}
+}

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gfnpipeline/contracts"
+	"github.com/gfnpipeline/services/loader/load"
+	"github.com/gfnpipeline/shared/awsconfig"
+	"github.com/gfnpipeline/shared/lake"
+	"github.com/gfnpipeline/shared/platform"
+	"github.com/gfnpipeline/shared/warehouse"
+)
+
+// DuckDB locks its file per process: these commands run while the loader is stopped.
+const duckdbHelp = "the DuckDB warehouse file (the loader must not be running: DuckDB locks its file)"
+
+func cmdReport(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	path := fs.String("duckdb", filepath.Join("data", "gfn.duckdb"), duckdbHelp)
+	top := fs.Int("top", 10, "countries listed with the largest deficits and reserves")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	wh, err := openWarehouse(*path)
+	if err != nil {
+		return err
+	}
+	defer wh.Close()
+	r, err := warehouse.ReadReport(ctx, wh.DB(), *top)
+	if err != nil {
+		return err
+	}
+	return r.WriteText(os.Stdout)
+}
+
+func openWarehouse(path string) (*warehouse.DuckDB, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("warehouse %s: %w (run `make run` first)", path, err)
+	}
+	return warehouse.OpenDuckDB(path)
+}
+
+// cmdLoad loads transformed Parquet files into DuckDB by hand; --force reloads files the
+// load history already has (Snowpipe would skip them).
+func cmdLoad(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("load", flag.ContinueOnError)
+	path := fs.String("duckdb", filepath.Join("data", "gfn.duckdb"), duckdbHelp)
+	lakeDir := fs.String("lake-dir", "", "the embedded run's lake directory (default: the S3 bucket)")
+	force := fs.Bool("force", false, "reload files that were loaded before")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return fmt.Errorf("usage: gfnctl load [--force] [--lake-dir DIR] KEY|PREFIX...")
+	}
+	var store lake.Store
+	if *lakeDir != "" {
+		d, err := lake.NewDir(*lakeDir)
+		if err != nil {
+			return err
+		}
+		store = d
+	} else {
+		cfg, err := awsconfig.Load(ctx)
+		if err != nil {
+			return err
+		}
+		store = lake.NewS3(awsconfig.S3(cfg), platform.Topology(os.Getenv).Bucket)
+	}
+	wh, err := openWarehouse(*path)
+	if err != nil {
+		return err
+	}
+	defer wh.Close()
+	if err := wh.Migrate(ctx); err != nil {
+		return err
+	}
+	l := load.New(load.Config{Force: *force}, store, wh, printPublisher{enc: json.NewEncoder(os.Stdout)})
+	for _, arg := range fs.Args() {
+		keys := []string{arg}
+		if strings.HasSuffix(arg, "/") {
+			objs, err := store.List(ctx, arg)
+			if err != nil {
+				return err
+			}
+			keys = keys[:0]
+			for _, o := range objs {
+				keys = append(keys, o.Key)
+			}
+		}
+		for _, k := range keys {
+			if err := l.Handle(ctx, &lake.ObjectCreated{Bucket: store.Bucket(), Key: k}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// printPublisher prints what the loader would announce, one JSON line each: a load by hand
+// reports to the operator, not to the run ledger.
+type printPublisher struct{ enc *json.Encoder }
+
+func (p printPublisher) Publish(_ context.Context, msgs ...contracts.Message) error {
+	for _, m := range msgs {
+		if err := p.enc.Encode(m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
