@@ -2,6 +2,8 @@ package e2e_test
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"os"
 	"regexp"
 	"strconv"
@@ -10,7 +12,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/gfnpipeline/contracts"
+	"github.com/gfnpipeline/services/loader/load"
 	"github.com/gfnpipeline/shared/awstest"
+	"github.com/gfnpipeline/shared/lake"
+	"github.com/gfnpipeline/shared/messaging"
+	"github.com/gfnpipeline/shared/warehouse"
 	"github.com/gfnpipeline/tools/e2e/stack"
 )
 
@@ -127,6 +138,74 @@ func TestBackfillThenRerunThenIncremental(t *testing.T) {
 		t.Fatalf("incremental run %+v, want 3 batches and %d rows", inc, want)
 	}
 	assertDLQsEmpty(t, s)
+	redeliverEveryNotification(t, s, want)
+}
+
+// Snowpipe semantics: S3 may notify twice; every file still loads once.
+func redeliverEveryNotification(t *testing.T, s *stack.Stack, want int) {
+	ctx := context.Background()
+	cfg := s.AWSConfig()
+	top := s.Topology()
+	files, err := lake.NewS3(s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }), top.Bucket).List(ctx, lake.TransformedPrefix)
+	if err != nil || len(files) == 0 {
+		t.Fatalf("transformed files: %d (%v)", len(files), err)
+	}
+	client := sqs.NewFromConfig(cfg)
+	urls, err := messaging.QueueURLs(ctx, client, top.Name(contracts.QueueLoader))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := loaderStatus(t, s)
+	for _, f := range files {
+		body := messaging.S3EventBody(lake.ObjectCreated{Bucket: top.Bucket, Key: f.Key, Size: f.Size})
+		if _, err := client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(urls[top.Name(contracts.QueueLoader)]), MessageBody: aws.String(string(body))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		st := loaderStatus(t, s)
+		if st.FilesAlreadyLoaded-before.FilesAlreadyLoaded == len(files) {
+			if st.TableRows != int64(want) || st.FilesLoaded != before.FilesLoaded {
+				t.Fatalf("after redelivery: %+v (before %+v)", st, before)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("loader saw %d of %d redelivered notifications", st.FilesAlreadyLoaded-before.FilesAlreadyLoaded, len(files))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	s.Stop()
+	wh, err := warehouse.OpenDuckDB(s.DuckDBPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wh.Close()
+	var histFiles, maxLoads, rows int64
+	if err := wh.DB().QueryRow("SELECT count(*), max(loads) FROM "+warehouse.LoadHistoryTable).Scan(&histFiles, &maxLoads); err != nil {
+		t.Fatal(err)
+	}
+	if err := wh.DB().QueryRow("SELECT count(*) FROM " + warehouse.TransformedTable).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if histFiles != int64(len(files)) || maxLoads != 1 || rows != int64(want) {
+		t.Fatalf("load history: %d files (want %d), max loads %d (want 1); transformed rows %d (want %d)", histFiles, len(files), maxLoads, rows, want)
+	}
+}
+
+func loaderStatus(t *testing.T, s *stack.Stack) load.Status {
+	t.Helper()
+	res, err := http.Get(s.StatusURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var st load.Status
+	if err := json.NewDecoder(res.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
 
 func TestBackfillSurvivesAPIFaults(t *testing.T) {

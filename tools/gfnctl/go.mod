@@ -32,3 +32,7 @@ require (
 	golang.org/x/term v0.39.0
 	golang.org/x/time v0.16.0
 )
+
+require github.com/gfnpipeline/tools/e2e v0.0.0
+
+replace github.com/gfnpipeline/tools/e2e => ../e2e

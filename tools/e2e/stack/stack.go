@@ -256,6 +256,7 @@ func (s *Stack) Stop() {
 	wg.Wait()
 	if s.stopMoto != nil {
 		s.stopMoto()
+		s.stopMoto = nil
 	}
 }
 
@@ -301,6 +302,23 @@ func waitHTTP(ctx context.Context, url string) error {
 	return fmt.Errorf("%s did not answer", url)
 }
 
+// AWSConfig talks to the stack's emulator, whatever this process's environment points at.
+func (s *Stack) AWSConfig() aws.Config {
+	return aws.Config{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(s.Endpoint),
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+	}
+}
+
+// Topology is the stack's topology (names with its prefix).
+func (s *Stack) Topology() contracts.Topology {
+	return contracts.DefaultTopology("").WithPrefix(s.opts.Prefix)
+}
+
+// DuckDBPath is the loader's warehouse file (readable once the stack is stopped).
+func (s *Stack) DuckDBPath() string { return filepath.Join(s.opts.Dir, "gfn.duckdb") }
+
 // SimStats reads the simulator's request counters.
 func (s *Stack) SimStats(ctx context.Context) (map[string]any, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.SimURL+"/_sim/stats", nil)
@@ -318,13 +336,8 @@ func (s *Stack) SimStats(ctx context.Context) (map[string]any, error) {
 
 // DLQDepths counts the messages in every dead-letter queue of the stack.
 func (s *Stack) DLQDepths(ctx context.Context) (map[string]int, error) {
-	// The stack's emulator, not whatever this process's environment points at.
-	client := sqs.New(sqs.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(s.Endpoint),
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-	})
-	top := contracts.DefaultTopology("").WithPrefix(s.opts.Prefix)
+	client := sqs.NewFromConfig(s.AWSConfig())
+	top := s.Topology()
 	urls, err := messaging.QueueURLs(ctx, client, top.DLQs()...)
 	if err != nil {
 		return nil, err

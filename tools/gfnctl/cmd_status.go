@@ -1,0 +1,56 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"io"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/gfnpipeline/shared/awsconfig"
+	"github.com/gfnpipeline/shared/lake"
+	"github.com/gfnpipeline/shared/platform"
+	"github.com/gfnpipeline/tools/gfnctl/dlq"
+	"github.com/gfnpipeline/tools/gfnctl/status"
+)
+
+func cmdStatus(ctx context.Context, args []string) error {
+	return runStatus(ctx, args, os.Stdout)
+}
+
+func runStatus(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 1 {
+		return errors.New("usage: gfnctl status [RUN_ID] [--json]")
+	}
+	cfg, err := awsconfig.Load(ctx)
+	if err != nil {
+		return err
+	}
+	top := platform.Topology(os.Getenv)
+	store := lake.NewS3(awsconfig.S3(cfg), top.Bucket)
+	runID := ""
+	if len(pos) == 1 {
+		runID = pos[0]
+	} else if runID, err = status.Newest(ctx, store); err != nil {
+		return err
+	}
+	rep, err := status.Gather(ctx, store, &dlq.Tool{SQS: sqs.NewFromConfig(cfg), Topology: top}, runID)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	return rep.WriteTable(stdout)
+}
