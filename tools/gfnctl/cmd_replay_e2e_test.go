@@ -64,13 +64,14 @@ func TestRedriveAndReplayEndToEnd(t *testing.T) {
 		}
 		return out
 	}
-	statusOf := func(runID string) status.Report {
-		t.Helper()
+	// statusOf is the run's report; until the notifier records the plan there is none.
+	statusOf := func(runID string) (status.Report, error) {
 		var rep status.Report
-		if err := json.Unmarshal([]byte(gfnctl("status", runID, "--json")), &rep); err != nil {
-			t.Fatal(err)
+		out, err := s.Gfnctl(ctx, "status", runID, "--json")
+		if err == nil {
+			err = json.Unmarshal([]byte(out), &rep)
 		}
-		return rep
+		return rep, err
 	}
 	began := time.Now()
 	extractionDay := time.Now().UTC().Format(time.DateOnly)
@@ -107,9 +108,12 @@ func TestRedriveAndReplayEndToEnd(t *testing.T) {
 	}()
 
 	extractorDLQ := contracts.QueueExtractor + contracts.DLQSuffix
-	waitFor(t, 8*time.Minute, func() bool { return statusOf(runID).Status == status.StatusFailed })
+	var rep status.Report
+	waitFor(t, 8*time.Minute, func() bool {
+		rep, err = statusOf(runID)
+		return err == nil && rep.Status == status.StatusFailed
+	})
 	t.Logf("run %s failed at %v", runID, time.Since(began))
-	rep := statusOf(runID)
 	if rep.FailedBatch != fmt.Sprintf("ef-%d", faultYear) || rep.LastError == nil || !strings.Contains(rep.LastError.Error, "500") {
 		t.Fatalf("failed run report: %+v (last error %+v)", rep, rep.LastError)
 	}
@@ -214,4 +218,3 @@ func loaderStatus(t *testing.T, s *stack.Stack) load.Status {
 	}
 	return st
 }
-

@@ -22,6 +22,8 @@ var commands = map[string]command{
 	"report": {"footprint against biocapacity and Earth Overshoot Day, from the DuckDB warehouse", cmdReport},
 	"load":   {"load transformed Parquet into DuckDB by hand (--force reloads loaded files)", cmdLoad},
 	"dlq":    {"dlq list|peek|export|redrive|purge: inspect and redrive dead-letter queues", cmdDLQ},
+	"status": {"status [RUN_ID]: a run's batches, outcome, queue and DLQ depths, last error", cmdStatus},
+	"replay": {"replay --from DATE [--to DATE]: re-emit RawBatchLanded for raw objects (no API call)", cmdReplay},
 }
 
 func main() {

@@ -177,7 +177,7 @@ func TestRevisionsAndImmutability(t *testing.T) {
 		if err := s.env.ex.Handle(ctx, batchReq(s.run, 2020, s.at)); err != nil {
 			t.Fatalf("step %d: %v", i, err)
 		}
-		evs := ofType[*contracts.RawBatchLanded](s.env.pub.take())
+		evs := ofType[*contracts.RawBatchLanded](s.env.pub.Take())
 		if len(evs) != 1 {
 			t.Fatalf("step %d: %d events", i, len(evs))
 		}
@@ -205,7 +205,7 @@ func TestRedeliveryIsANoOp(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, envOpts{})
 	req := batchReq("run-r", 2019, t0)
-	e.pub.failNext = 1
+	e.pub.FailNext(1, errPublish)
 	if err := e.ex.Handle(ctx, req); !errors.Is(err, errPublish) || messaging.IsPermanent(err) {
 		t.Fatalf("err = %v, want the retryable publish error", err)
 	}
@@ -215,7 +215,7 @@ func TestRedeliveryIsANoOp(t *testing.T) {
 		if err := e.ex.Handle(ctx, req); err != nil {
 			t.Fatal(err)
 		}
-		events = append(events, ofType[*contracts.RawBatchLanded](e.pub.take())...)
+		events = append(events, ofType[*contracts.RawBatchLanded](e.pub.Take())...)
 	}
 	if len(events) != 2 || *events[0] != *events[1] || events[0].Unchanged || events[0].Key != lake.RawKey(t0, "ef-2019") {
 		t.Fatalf("events %+v", events)
@@ -240,7 +240,7 @@ func TestFiltersLandOnlyMatchingRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev := ofType[*contracts.RawBatchLanded](e.pub.take())[0]
+	ev := ofType[*contracts.RawBatchLanded](e.pub.Take())[0]
 	body, _, err := e.store.Get(ctx, ev.Key)
 	if err != nil {
 		t.Fatal(err)
@@ -290,7 +290,7 @@ func TestPlanning(t *testing.T) {
 			req.RunID, req.RequestedAt, req.RequestedBy = "run-p", t0, "test"
 			err := e.ex.Handle(ctx, &req)
 			if tc.permanent {
-				if !messaging.IsPermanent(err) || len(e.pub.take()) != 0 {
+				if !messaging.IsPermanent(err) || len(e.pub.Take()) != 0 {
 					t.Fatalf("err = %v, want permanent with nothing published", err)
 				}
 				return
@@ -298,7 +298,7 @@ func TestPlanning(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			msgs := e.pub.take()
+			msgs := e.pub.Take()
 			plan := ofType[*contracts.ExtractionPlanned](msgs)[0]
 			cmds := ofType[*contracts.ExtractionRequested](msgs)
 			var years []int
@@ -362,7 +362,7 @@ func TestBadResponsesGoToFailed(t *testing.T) {
 			if err != nil || !strings.Contains(string(doc), tc.wantReason) || !strings.Contains(string(doc), `"batch_id": "ef-2020"`) {
 				t.Fatalf("failed object %s (%v)", doc, err)
 			}
-			if objs, _ := e.store.List(context.Background(), lake.RawPrefix); len(objs) != 0 || len(e.pub.take()) != 0 {
+			if objs, _ := e.store.List(context.Background(), lake.RawPrefix); len(objs) != 0 || len(e.pub.Take()) != 0 {
 				t.Fatalf("a rejected response landed %d objects or published events", len(objs))
 			}
 		})
@@ -380,7 +380,7 @@ func TestSchemaDriftIsLoggedNotFatal(t *testing.T) {
 	if err := e.ex.Handle(ctx, batchReq("run-d", 2020, t0)); err != nil {
 		t.Fatal(err)
 	}
-	ev := ofType[*contracts.RawBatchLanded](e.pub.take())[0]
+	ev := ofType[*contracts.RawBatchLanded](e.pub.Take())[0]
 	got, _, _ := e.store.Get(ctx, ev.Key)
 	if !bytes.Equal(got, []byte(body)) || ev.Records != 2 {
 		t.Fatalf("landed %q, %d records", got, ev.Records)

@@ -18,6 +18,7 @@ import (
 	"github.com/gfnpipeline/services/extractor/extract"
 	"github.com/gfnpipeline/services/extractor/gfnapi"
 	"github.com/gfnpipeline/shared/lake"
+	"github.com/gfnpipeline/shared/messaging/messagingtest"
 	"github.com/gfnpipeline/tools/gfnapi-sim/sim"
 )
 
@@ -31,33 +32,7 @@ func haveRecording() bool {
 	return len(files) > 0
 }
 
-// recorder is a Publisher that keeps what it is given; failNext makes the next calls fail.
-type recorder struct {
-	mu       sync.Mutex
-	msgs     []contracts.Message
-	failNext int
-}
-
 var errPublish = errors.New("publish failed")
-
-func (r *recorder) Publish(_ context.Context, msgs ...contracts.Message) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.failNext > 0 {
-		r.failNext--
-		return errPublish
-	}
-	r.msgs = append(r.msgs, msgs...)
-	return nil
-}
-
-func (r *recorder) take() []contracts.Message {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := r.msgs
-	r.msgs = nil
-	return out
-}
 
 func ofType[T contracts.Message](msgs []contracts.Message) []T {
 	var out []T
@@ -73,7 +48,7 @@ type env struct {
 	sim   *sim.Server
 	url   string
 	store *lake.Dir
-	pub   *recorder
+	pub   *messagingtest.Recorder
 	ex    *extract.Extractor
 }
 
@@ -116,7 +91,7 @@ func newEnvFor(t testing.TB, url string, o envOpts) *env {
 	if o.client != nil {
 		o.client(&ccfg)
 	}
-	pub := &recorder{}
+	pub := &messagingtest.Recorder{}
 	return &env{url: url, store: store, pub: pub, ex: extract.New(o.cfg, gfnapi.New(ccfg), store, pub)}
 }
 
@@ -127,7 +102,7 @@ func (e *env) run(t testing.TB, req contracts.ExtractionRequested, workers int) 
 	if err := e.ex.Handle(ctx, &req); err != nil {
 		t.Fatalf("plan: %v", err)
 	}
-	planMsgs := e.pub.take()
+	planMsgs := e.pub.Take()
 	planned := ofType[*contracts.ExtractionPlanned](planMsgs)
 	batches := ofType[*contracts.ExtractionRequested](planMsgs)
 	if len(planned) != 1 || len(batches) != len(planned[0].Batches) {
@@ -149,7 +124,7 @@ func (e *env) run(t testing.TB, req contracts.ExtractionRequested, workers int) 
 	}
 	close(work)
 	wg.Wait()
-	return planned[0], ofType[*contracts.RawBatchLanded](e.pub.take())
+	return planned[0], ofType[*contracts.RawBatchLanded](e.pub.Take())
 }
 
 func gunzipIfNeeded(t testing.TB, b []byte) []byte {

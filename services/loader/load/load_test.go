@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,33 +12,24 @@ import (
 	"github.com/gfnpipeline/services/loader/load"
 	"github.com/gfnpipeline/shared/lake"
 	"github.com/gfnpipeline/shared/messaging"
+	"github.com/gfnpipeline/shared/messaging/messagingtest"
 	"github.com/gfnpipeline/shared/warehouse"
 	"github.com/gfnpipeline/shared/warehouse/whtest"
 )
 
-// published collects what the loader publishes; fail makes Publish return an error.
-type published struct {
-	mu   sync.Mutex
-	msgs []*contracts.BatchLoaded
-	fail error
-}
-
-func (p *published) Publish(_ context.Context, msgs ...contracts.Message) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.fail != nil {
-		return p.fail
+// loaded is what the loader published: BatchLoaded events only.
+func loaded(r *messagingtest.Recorder) []*contracts.BatchLoaded {
+	var out []*contracts.BatchLoaded
+	for _, m := range r.Messages() {
+		out = append(out, m.(*contracts.BatchLoaded))
 	}
-	for _, m := range msgs {
-		p.msgs = append(p.msgs, m.(*contracts.BatchLoaded))
-	}
-	return nil
+	return out
 }
 
 type env struct {
 	store   *lake.Dir
 	wh      *warehouse.DuckDB
-	pub     *published
+	pub     *messagingtest.Recorder
 	loader  *load.Loader
 	tempDir string
 }
@@ -58,7 +48,7 @@ func newEnv(t *testing.T) *env {
 	if err := wh.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{store: store, wh: wh, pub: &published{}, tempDir: t.TempDir()}
+	e := &env{store: store, wh: wh, pub: &messagingtest.Recorder{}, tempDir: t.TempDir()}
 	e.loader = load.New(load.Config{TempDir: e.tempDir}, store, wh, e.pub)
 	return e
 }
@@ -94,10 +84,11 @@ func TestHandleLoadsOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if len(e.pub.msgs) != 2 {
-		t.Fatalf("published %d messages, want 2", len(e.pub.msgs))
+	msgs := loaded(e.pub)
+	if len(msgs) != 2 {
+		t.Fatalf("published %d messages, want 2", len(msgs))
 	}
-	first, again := e.pub.msgs[0], e.pub.msgs[1]
+	first, again := msgs[0], msgs[1]
 	want := contracts.BatchLoaded{Header: contracts.Header{RunID: "run-1", BatchID: "ef-2022"}, Key: key,
 		LoadID: first.LoadID, RowsLoaded: n, TableRows: int64(n), LoadedAt: first.LoadedAt}
 	if *first != want || first.LoadID == "" || first.LoadedAt.IsZero() {
@@ -138,8 +129,8 @@ func TestHandleIgnoresOtherObjects(t *testing.T) {
 			if err := e.loader.Handle(context.Background(), &lake.ObjectCreated{Key: tc.key}); err != nil {
 				t.Fatalf("Handle(%s) = %v, want ignored", tc.key, err)
 			}
-			if len(e.pub.msgs) != 0 {
-				t.Fatalf("published %v for an ignored key", e.pub.msgs)
+			if len(e.pub.Messages()) != 0 {
+				t.Fatalf("published %v for an ignored key", e.pub.Messages())
 			}
 		})
 	}
@@ -169,8 +160,8 @@ func TestHandleFailures(t *testing.T) {
 			if err == nil || messaging.IsPermanent(err) != tc.wantPermanent {
 				t.Fatalf("Handle = %v; want an error, permanent %v", err, tc.wantPermanent)
 			}
-			if len(e.pub.msgs) != 0 {
-				t.Fatalf("published %v after a failure", e.pub.msgs)
+			if len(e.pub.Messages()) != 0 {
+				t.Fatalf("published %v after a failure", e.pub.Messages())
 			}
 			if ok, err := e.wh.FileLoaded(ctx, key); err != nil || ok {
 				t.Fatalf("failed file recorded as loaded (%v, %v)", ok, err)
@@ -184,22 +175,22 @@ func TestHandlePublishFailureRetries(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	key, n := e.putYear(t, 2021, "run-1", time.Date(2025, 12, 1, 6, 0, 0, 0, time.UTC))
-	e.pub.fail = errors.New("sns unavailable")
+	e.pub.FailNext(-1, errors.New("sns unavailable"))
 	err := e.loader.Handle(ctx, &lake.ObjectCreated{Key: key})
 	if err == nil || messaging.IsPermanent(err) {
 		t.Fatalf("Handle with a failing publisher = %v, want a retryable error", err)
 	}
-	e.pub.fail = nil
+	e.pub.FailNext(0, nil)
 	if err := e.loader.Handle(ctx, &lake.ObjectCreated{Key: key}); err != nil {
 		t.Fatal(err)
 	}
-	if len(e.pub.msgs) != 1 || !e.pub.msgs[0].AlreadyLoaded || e.pub.msgs[0].TableRows != int64(n) {
-		t.Fatalf("after retry published %+v, want one BatchLoaded (already loaded, %d table rows)", e.pub.msgs, n)
+	if msgs := loaded(e.pub); len(msgs) != 1 || !msgs[0].AlreadyLoaded || msgs[0].TableRows != int64(n) {
+		t.Fatalf("after retry published %+v, want one BatchLoaded (already loaded, %d table rows)", msgs, n)
 	}
 }
 
 func newBenchLoader(b *testing.B, store lake.Store, wh warehouse.Warehouse) *load.Loader {
-	return load.New(load.Config{TempDir: b.TempDir()}, store, wh, &published{})
+	return load.New(load.Config{TempDir: b.TempDir()}, store, wh, &messagingtest.Recorder{})
 }
 
 // transformedKey is where the transformer puts the Parquet made from a batch landed at `at`.

@@ -2,7 +2,6 @@ package dlqwatch_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -15,19 +14,8 @@ import (
 	"github.com/gfnpipeline/shared/awstest"
 	"github.com/gfnpipeline/shared/lake"
 	"github.com/gfnpipeline/shared/messaging"
+	"github.com/gfnpipeline/shared/messaging/messagingtest"
 )
-
-type recorder struct {
-	mu   sync.Mutex
-	msgs []contracts.Message
-}
-
-func (r *recorder) Publish(_ context.Context, msgs ...contracts.Message) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.msgs = append(r.msgs, msgs...)
-	return nil
-}
 
 func str(v string) sqstypes.MessageAttributeValue {
 	return sqstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
@@ -53,7 +41,7 @@ func TestAlertsOncePerNewMessageAndLeavesItThere(t *testing.T) {
 	})
 	send(`{"Records":[]}`, nil) // moved by redrive policy: no reason recorded
 
-	pub := &recorder{}
+	pub := &messagingtest.Recorder{}
 	var told []dlqwatch.Alert
 	w := dlqwatch.New(client, top.DLQs(), lake.NewS3(awsconfig.S3(cfg), top.Bucket), pub, func(_ context.Context, a dlqwatch.Alert) error {
 		told = append(told, a)
@@ -70,10 +58,10 @@ func TestAlertsOncePerNewMessageAndLeavesItThere(t *testing.T) {
 	if err != nil || len(again) != 0 {
 		t.Fatalf("second check alerted %d times (%v)", len(again), err)
 	}
-	if len(pub.msgs) != 1 {
-		t.Fatalf("published %d BatchFailed, want 1 (only the pipeline message has a run)", len(pub.msgs))
+	if len(pub.Messages()) != 1 {
+		t.Fatalf("published %d BatchFailed, want 1 (only the pipeline message has a run)", len(pub.Messages()))
 	}
-	f := pub.msgs[0].(*contracts.BatchFailed)
+	f := pub.Messages()[0].(*contracts.BatchFailed)
 	if f.RunID != "run-9" || f.BatchID != "ef-2005" || f.Stage != top.Queues[1].Name || f.Reason != "failed 4 deliveries: boom" {
 		t.Fatalf("BatchFailed %+v", f)
 	}

@@ -16,25 +16,8 @@ import (
 	"github.com/gfnpipeline/shared/awsconfig"
 	"github.com/gfnpipeline/shared/awstest"
 	"github.com/gfnpipeline/shared/lake"
+	"github.com/gfnpipeline/shared/messaging/messagingtest"
 )
-
-type recorder struct {
-	mu   sync.Mutex
-	msgs []contracts.Message
-}
-
-func (r *recorder) Publish(_ context.Context, msgs ...contracts.Message) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.msgs = append(r.msgs, msgs...)
-	return nil
-}
-
-func (r *recorder) outcomes() []contracts.Message {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]contracts.Message(nil), r.msgs...)
-}
 
 var start = time.Date(2026, 11, 25, 6, 0, 0, 0, time.UTC)
 
@@ -130,7 +113,7 @@ func TestQuarantineAnnouncesExactlyOneRunFailedAndTellsSlack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub := &recorder{}
+	pub := &messagingtest.Recorder{}
 	n := notify.New(notify.Config{SlackWebhookURL: slack.URL}, store, pub)
 	ctx := context.Background()
 	q := &contracts.BatchQuarantined{Header: h("ef-2005"), Reason: "reject ratio 12.00% exceeds 5.00%", RowsIn: 100, RowsRejected: 12}
@@ -140,7 +123,7 @@ func TestQuarantineAnnouncesExactlyOneRunFailedAndTellsSlack(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	out := pub.outcomes()
+	out := pub.Messages()
 	if len(out) != 1 {
 		t.Fatalf("published %d outcomes, want exactly one", len(out))
 	}
@@ -164,7 +147,7 @@ func TestConcurrentNotifiersOnS3AnnounceOnce(t *testing.T) {
 	cfg := awstest.Config(t)
 	top := awstest.Topology(t, cfg)
 	store := lake.NewS3(awsconfig.S3(cfg), top.Bucket)
-	pub := &recorder{}
+	pub := &messagingtest.Recorder{}
 	ctx := context.Background()
 	batches := []string{"a", "b", "c", "d"}
 	first := notify.New(notify.Config{}, store, pub)
@@ -186,7 +169,7 @@ func TestConcurrentNotifiersOnS3AnnounceOnce(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	out := pub.outcomes()
+	out := pub.Messages()
 	if len(out) != 1 {
 		t.Fatalf("%d outcomes announced, want 1", len(out))
 	}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"reflect"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,20 +16,8 @@ import (
 	"github.com/gfnpipeline/services/transformer/transform"
 	"github.com/gfnpipeline/shared/lake"
 	"github.com/gfnpipeline/shared/messaging"
+	"github.com/gfnpipeline/shared/messaging/messagingtest"
 )
-
-// recorder is a Publisher that keeps what it is given.
-type recorder struct {
-	mu   sync.Mutex
-	msgs []contracts.Message
-}
-
-func (r *recorder) Publish(_ context.Context, msgs ...contracts.Message) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.msgs = append(r.msgs, msgs...)
-	return nil
-}
 
 var extractedAt = time.Date(2026, 3, 4, 6, 0, 1, 0, time.UTC)
 
@@ -47,7 +34,7 @@ func fixtureRows(t testing.TB) []quality.Row {
 
 type env struct {
 	store *lake.Dir
-	pub   *recorder
+	pub   *messagingtest.Recorder
 	tr    *transform.Transformer
 }
 
@@ -57,7 +44,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub := &recorder{}
+	pub := &messagingtest.Recorder{}
 	return &env{store: store, pub: pub, tr: transform.New(transform.Config{}, store, pub)}
 }
 
@@ -99,8 +86,8 @@ func TestHandleWritesParquetAndSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := &contracts.BatchTransformed{Header: msg.Header, Year: 2020, SourceKey: msg.SourceKey, Key: key, Rows: len(rows), Bytes: int64(len(body))}
-	if len(e.pub.msgs) != 1 || !reflect.DeepEqual(e.pub.msgs[0], want) {
-		t.Fatalf("published %+v, want %+v", e.pub.msgs, want)
+	if len(e.pub.Messages()) != 1 || !reflect.DeepEqual(e.pub.Messages()[0], want) {
+		t.Fatalf("published %+v, want %+v", e.pub.Messages(), want)
 	}
 	wantMeta := map[string]string{
 		lake.MetaRunID: "run-1", lake.MetaBatchID: "ef-2020", lake.MetaRecords: "8",
@@ -200,8 +187,8 @@ func TestZeroRowBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := &contracts.BatchTransformed{Header: msg.Header, Year: 2024}
-	if len(e.pub.msgs) != 1 || !reflect.DeepEqual(e.pub.msgs[0], want) {
-		t.Fatalf("published %+v", e.pub.msgs)
+	if len(e.pub.Messages()) != 1 || !reflect.DeepEqual(e.pub.Messages()[0], want) {
+		t.Fatalf("published %+v", e.pub.Messages())
 	}
 	if objs, _ := e.store.List(context.Background(), ""); len(objs) != 0 {
 		t.Fatalf("wrote %v", objs)
@@ -237,8 +224,8 @@ func TestRedeliveryRewritesTheSameBytes(t *testing.T) {
 	if second := snapshot(); !reflect.DeepEqual(first, second) {
 		t.Fatal("redelivery changed the lake")
 	}
-	if len(first) != 3 || len(e.pub.msgs) != 2 || !reflect.DeepEqual(e.pub.msgs[0], e.pub.msgs[1]) {
-		t.Fatalf("objects %d, published %+v", len(first), e.pub.msgs)
+	if len(first) != 3 || len(e.pub.Messages()) != 2 || !reflect.DeepEqual(e.pub.Messages()[0], e.pub.Messages()[1]) {
+		t.Fatalf("objects %d, published %+v", len(first), e.pub.Messages())
 	}
 }
 
@@ -256,7 +243,7 @@ func TestBadStagedIsPermanent(t *testing.T) {
 			t.Errorf("%s: error %v, want a permanent ErrBadStaged", name, err)
 		}
 	}
-	if len(e.pub.msgs) != 0 {
-		t.Fatalf("published %+v", e.pub.msgs)
+	if len(e.pub.Messages()) != 0 {
+		t.Fatalf("published %+v", e.pub.Messages())
 	}
 }

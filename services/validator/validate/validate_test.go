@@ -11,7 +11,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,25 +20,13 @@ import (
 	"github.com/gfnpipeline/services/validator/validate"
 	"github.com/gfnpipeline/shared/lake"
 	"github.com/gfnpipeline/shared/messaging"
+	"github.com/gfnpipeline/shared/messaging/messagingtest"
 	"github.com/gfnpipeline/shared/telemetry"
 )
 
-// recorder is a Publisher that keeps what it is given.
-type recorder struct {
-	mu   sync.Mutex
-	msgs []contracts.Message
-}
-
-func (r *recorder) Publish(_ context.Context, msgs ...contracts.Message) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.msgs = append(r.msgs, msgs...)
-	return nil
-}
-
 type env struct {
 	store *lake.Dir
-	pub   *recorder
+	pub   *messagingtest.Recorder
 	logs  *bytes.Buffer
 	ctx   context.Context
 }
@@ -52,7 +39,7 @@ func newEnv(t *testing.T) *env {
 	}
 	logs := &bytes.Buffer{}
 	ctx := telemetry.WithLogger(context.Background(), slog.New(slog.NewJSONHandler(logs, nil)))
-	return &env{store: store, pub: &recorder{}, logs: logs, ctx: ctx}
+	return &env{store: store, pub: &messagingtest.Recorder{}, logs: logs, ctx: ctx}
 }
 
 var extractedAt = time.Date(2026, 3, 4, 6, 0, 1, 0, time.UTC)
@@ -110,12 +97,12 @@ func TestValidatedBatchStagesValidRowsAndReportsRejects(t *testing.T) {
 	if err := v.Handle(e.ctx, msg); err != nil {
 		t.Fatal(err)
 	}
-	if len(e.pub.msgs) != 1 {
-		t.Fatalf("published %v", e.pub.msgs)
+	if len(e.pub.Messages()) != 1 {
+		t.Fatalf("published %v", e.pub.Messages())
 	}
-	got, ok := e.pub.msgs[0].(*contracts.BatchValidated)
+	got, ok := e.pub.Messages()[0].(*contracts.BatchValidated)
 	if !ok {
-		t.Fatalf("published %T", e.pub.msgs[0])
+		t.Fatalf("published %T", e.pub.Messages()[0])
 	}
 	want := &contracts.BatchValidated{
 		Header: msg.Header, Year: 2020, SourceKey: msg.Key,
@@ -167,9 +154,9 @@ func TestQuarantineAboveThreshold(t *testing.T) {
 	if err := validate.New(validate.Config{}, e.store, e.pub).Handle(e.ctx, msg); err != nil {
 		t.Fatal(err)
 	}
-	q, ok := e.pub.msgs[0].(*contracts.BatchQuarantined)
-	if !ok || len(e.pub.msgs) != 1 {
-		t.Fatalf("published %v", e.pub.msgs)
+	q, ok := e.pub.Messages()[0].(*contracts.BatchQuarantined)
+	if !ok || len(e.pub.Messages()) != 1 {
+		t.Fatalf("published %v", e.pub.Messages())
 	}
 	if q.FailedKey != lake.FailedKey(extractedAt, msg.BatchID) || q.RowsIn != 17 || q.RowsRejected != 9 || q.SourceKey != msg.Key ||
 		!strings.Contains(q.Reason, "above the 5.0% threshold") || !strings.Contains(q.Reason, "year_range=1") {
@@ -194,8 +181,8 @@ func TestThresholdIsInclusive(t *testing.T) {
 	if err := validate.New(validate.Config{}, e.store, e.pub).Handle(e.ctx, e.land(t, 2020, qualitytest.Batch(rows...))); err != nil {
 		t.Fatal(err)
 	}
-	if v, ok := e.pub.msgs[0].(*contracts.BatchValidated); !ok || v.RowsRejected != 1 || v.RowsValid != 19 {
-		t.Fatalf("published %+v", e.pub.msgs[0])
+	if v, ok := e.pub.Messages()[0].(*contracts.BatchValidated); !ok || v.RowsRejected != 1 || v.RowsValid != 19 {
+		t.Fatalf("published %+v", e.pub.Messages()[0])
 	}
 }
 
@@ -206,8 +193,8 @@ func TestZeroRowBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := &contracts.BatchValidated{Header: msg.Header, Year: 2024, ExtractedAt: extractedAt}
-	if len(e.pub.msgs) != 1 || !reflect.DeepEqual(e.pub.msgs[0], want) {
-		t.Fatalf("published %+v", e.pub.msgs)
+	if len(e.pub.Messages()) != 1 || !reflect.DeepEqual(e.pub.Messages()[0], want) {
+		t.Fatalf("published %+v", e.pub.Messages())
 	}
 	if objs := e.objects(t); len(objs) != 0 {
 		t.Fatalf("wrote %v", objs)
@@ -218,7 +205,7 @@ func TestZeroRowBatch(t *testing.T) {
 	if err := validate.New(validate.Config{}, e.store, e.pub).Handle(e.ctx, e.land(t, 2024, []byte("[]"))); err != nil {
 		t.Fatal(err)
 	}
-	if v := e.pub.msgs[0].(*contracts.BatchValidated); v.RowsIn != 0 || v.StagedKey != "" || v.FailedKey != "" {
+	if v := e.pub.Messages()[0].(*contracts.BatchValidated); v.RowsIn != 0 || v.StagedKey != "" || v.FailedKey != "" {
 		t.Fatalf("published %+v", v)
 	}
 }
@@ -240,8 +227,8 @@ func TestRedeliveryRewritesTheSameObjects(t *testing.T) {
 	if len(first) != 3 { // raw, staged, failed
 		t.Fatalf("objects %d, want raw, staged and failed", len(first))
 	}
-	if len(e.pub.msgs) != 2 || !reflect.DeepEqual(e.pub.msgs[0], e.pub.msgs[1]) {
-		t.Fatalf("redelivery published %+v", e.pub.msgs)
+	if len(e.pub.Messages()) != 2 || !reflect.DeepEqual(e.pub.Messages()[0], e.pub.Messages()[1]) {
+		t.Fatalf("redelivery published %+v", e.pub.Messages())
 	}
 }
 
@@ -252,8 +239,8 @@ func TestMalformedBodyIsPermanent(t *testing.T) {
 	if !messaging.IsPermanent(err) || !errors.Is(err, quality.ErrMalformedBody) {
 		t.Fatalf("error %v, want a permanent ErrMalformedBody", err)
 	}
-	if len(e.pub.msgs) != 0 {
-		t.Fatalf("published %+v", e.pub.msgs)
+	if len(e.pub.Messages()) != 0 {
+		t.Fatalf("published %+v", e.pub.Messages())
 	}
 	rep := e.failedReport(t, lake.FailedKey(extractedAt, msg.BatchID))
 	if !strings.Contains(rep.Error, "not a well-formed JSON array") || rep.SourceKey != msg.Key {
@@ -287,9 +274,9 @@ func TestRecordedYear(t *testing.T) {
 	if err := validate.New(validate.Config{}, e.store, e.pub).Handle(e.ctx, e.land(t, 2022, body)); err != nil {
 		t.Fatal(err)
 	}
-	v, ok := e.pub.msgs[0].(*contracts.BatchValidated)
+	v, ok := e.pub.Messages()[0].(*contracts.BatchValidated)
 	if !ok || v.RowsRejected != 0 || v.RowsValid != v.RowsIn || v.RowsIn < 3000 || v.FailedKey != "" || v.Warnings != 0 {
-		t.Fatalf("published %+v", e.pub.msgs[0])
+		t.Fatalf("published %+v", e.pub.Messages()[0])
 	}
 }
 
