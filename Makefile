@@ -10,7 +10,7 @@ PKGS := ./contracts/... ./shared/... ./services/extractor/... ./services/validat
 	./services/transformer/... ./services/loader/... ./services/notifier/... \
 	./tools/gfnapi-sim/... ./tools/gfnctl/... ./tools/e2e/... ./tools/deploytest/...
 # Benchmarks that print `bench <name> key=value` lines, one core each.
-BENCH_PKGS := ./services/extractor/extract ./contracts/quality ./services/transformer/transform ./services/loader/load
+BENCH_PKGS := ./services/extractor/extract ./contracts/quality ./services/transformer/transform ./services/loader/load ./tools/gfnctl/embedded
 GFN_DATA_DIR ?=
 export GFN_DATA_DIR
 

@@ -1,0 +1,39 @@
+package embedded_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gfnpipeline/contracts"
+	"github.com/gfnpipeline/tools/gfnctl/embedded"
+)
+
+// BenchmarkEmbeddedRun is `make run` over the recording: every stage, a fresh lake and
+// warehouse per iteration.
+func BenchmarkEmbeddedRun(b *testing.B) {
+	rec := filepath.Join("..", "..", "..", "..", "shared", "data", "gfn-api-recording")
+	if _, err := os.Stat(filepath.Join(rec, "data_all_2022.json.gz")); err != nil {
+		b.Skip("../shared/data/gfn-api-recording is absent")
+	}
+	var rows int64
+	var elapsed time.Duration
+	for i := 0; i < b.N; i++ {
+		dir := b.TempDir()
+		start := time.Now()
+		res, err := embedded.Run(context.Background(), embedded.Options{DataDir: dir, SimDataDir: rec, Getenv: noEnv,
+			Request: contracts.ExtractionRequested{}, Timeout: 5 * time.Minute, Logger: quiet})
+		elapsed += time.Since(start)
+		done, ok := res.Outcome.(*contracts.RunCompleted)
+		if err != nil || !ok {
+			b.Fatalf("run: %v %+v", err, res.Outcome)
+		}
+		rows += done.RowsLoaded
+	}
+	perS := float64(rows) / elapsed.Seconds()
+	b.ReportMetric(perS, "rows/s")
+	fmt.Printf("bench embedded_run rows_per_s=%.0f seconds=%.2f\n", perS, elapsed.Seconds()/float64(b.N))
+}
