@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strconv"
 	"time"
@@ -113,7 +114,9 @@ func (v *Validator) Handle(ctx context.Context, msg *contracts.RawBatchLanded) e
 
 	byRule := res.CountByRule()
 	if len(res.UnknownFields) > 0 {
-		log.Warn("schema drift", "unknown_fields", res.UnknownFieldNames(), "rows_with_unknown_fields", res.UnknownFields)
+		if err := v.reportDrift(ctx, msg, res); err != nil {
+			return err
+		}
 	}
 	if len(res.UnknownRecordTypes) > 0 {
 		log.Warn("unknown record types", "record_types", res.UnknownRecordTypes)
@@ -218,4 +221,26 @@ func formatCounts(m map[string]int) string {
 		s += fmt.Sprintf("%s=%d", r, m[r])
 	}
 	return s
+}
+
+// DriftPrefix is where a run records the unknown API fields it met, one object per field.
+func DriftPrefix(runID string) string { return lake.RunPrefix(runID) + "schema-drift/" }
+
+// reportDrift reports each unknown API field once per run, whichever batch (or validator
+// instance) meets it first; the fields themselves travel on in the extra column.
+func (v *Validator) reportDrift(ctx context.Context, msg *contracts.RawBatchLanded, res quality.Result) error {
+	var first []string
+	for _, field := range res.UnknownFieldNames() {
+		err := v.store.PutIfAbsent(ctx, DriftPrefix(msg.RunID)+url.PathEscape(field), []byte(msg.BatchID), nil)
+		switch {
+		case err == nil:
+			first = append(first, field)
+		case !errors.Is(err, lake.ErrExists):
+			return fmt.Errorf("record schema drift of run %s: %w", msg.RunID, err)
+		}
+	}
+	if len(first) > 0 {
+		telemetry.Logger(ctx).Warn("schema drift: unknown API fields kept in the extra column", "unknown_fields", first, "rows_with_unknown_fields", res.UnknownFields)
+	}
+	return nil
 }

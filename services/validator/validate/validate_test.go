@@ -142,9 +142,22 @@ func TestValidatedBatchStagesValidRowsAndReportsRejects(t *testing.T) {
 			t.Errorf("reject %+v, want rule %s", rj, f.Rejects[rj.Index])
 		}
 	}
-	// Schema drift is logged once per batch, naming the unknown fields.
-	if n := strings.Count(e.logs.String(), `"msg":"schema drift"`); n != 1 || !strings.Contains(e.logs.String(), `"unknown_fields":["newMetric"]`) {
-		t.Errorf("schema drift logged %d times:\n%s", n, e.logs)
+	// Schema drift is reported once per run, naming the unknown fields: another batch of the
+	// same run with the same field says nothing more; a new run reports it again.
+	another := e.land(t, 2021, f.Body)
+	if err := v.Handle(e.ctx, another); err != nil {
+		t.Fatal(err)
+	}
+	drift := `"msg":"schema drift: unknown API fields kept in the extra column"`
+	if n := strings.Count(e.logs.String(), drift); n != 1 || !strings.Contains(e.logs.String(), `"unknown_fields":["newMetric"]`) {
+		t.Errorf("schema drift logged %d times in one run:\n%s", n, e.logs)
+	}
+	another.RunID = "run-2"
+	if err := v.Handle(e.ctx, another); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(e.logs.String(), drift); n != 2 {
+		t.Errorf("schema drift logged %d times over two runs, want 2", n)
 	}
 }
 
@@ -224,8 +237,8 @@ func TestRedeliveryRewritesTheSameObjects(t *testing.T) {
 	if second := e.objects(t); !reflect.DeepEqual(first, second) {
 		t.Fatalf("redelivery changed the lake: %d objects, then %d", len(first), len(second))
 	}
-	if len(first) != 3 { // raw, staged, failed
-		t.Fatalf("objects %d, want raw, staged and failed", len(first))
+	if len(first) != 4 { // raw, staged, failed, the run's schema-drift note
+		t.Fatalf("objects %d, want raw, staged, failed and the drift note", len(first))
 	}
 	if len(e.pub.Messages()) != 2 || !reflect.DeepEqual(e.pub.Messages()[0], e.pub.Messages()[1]) {
 		t.Fatalf("redelivery published %+v", e.pub.Messages())
