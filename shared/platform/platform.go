@@ -119,11 +119,15 @@ func (s *Service) Run(ctx context.Context, app App) error {
 		lambda.StartWithOptions(messaging.LambdaHandler(sqs.NewFromConfig(s.aws), policy, log, app.Consumers...), lambda.WithContext(ctx))
 		return nil
 	}
-	opts := messaging.SQSOptions{
-		Concurrency:     IntEnv(os.Getenv, EnvConcurrency, 1),
-		WaitTimeSeconds: int32(IntEnv(os.Getenv, EnvWaitSeconds, 20)),
-		Policy:          policy,
+	concurrency, err := IntEnv(os.Getenv, EnvConcurrency, 1)
+	if err != nil {
+		return err
 	}
+	wait, err := IntEnv(os.Getenv, EnvWaitSeconds, 20)
+	if err != nil {
+		return err
+	}
+	opts := messaging.SQSOptions{Concurrency: concurrency, WaitTimeSeconds: int32(min(wait, 20)), Policy: policy}
 	log.Info("starting", "runtime", s.runtime, "bucket", s.Deps.Topology.Bucket)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -131,7 +135,7 @@ func (s *Service) Run(ctx context.Context, app App) error {
 	for _, bg := range app.Background {
 		go func() { errs <- bg(ctx) }()
 	}
-	err := messaging.RunSQS(ctx, s.aws, log, opts, app.Consumers...)
+	err = messaging.RunSQS(ctx, s.aws, log, opts, app.Consumers...)
 	cancel()
 	for range app.Background {
 		if bgErr := <-errs; bgErr != nil && err == nil {
@@ -147,10 +151,16 @@ func (s *Service) Run(ctx context.Context, app App) error {
 // Close releases the publisher.
 func (s *Service) Close() error { return s.pub.Close() }
 
-// IntEnv reads an integer setting, falling back to def when unset or invalid.
-func IntEnv(getenv func(string) string, name string, def int) int {
-	if v, err := strconv.Atoi(getenv(name)); err == nil && v > 0 {
-		return v
+// IntEnv reads a positive integer setting, def when unset; anything else is an error that
+// names the setting, so a typo stops the service instead of silently using the default.
+func IntEnv(getenv func(string) string, name string, def int) (int, error) {
+	v := getenv(name)
+	if v == "" {
+		return def, nil
 	}
-	return def
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%s=%q: want a positive whole number", name, v)
+	}
+	return n, nil
 }

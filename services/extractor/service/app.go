@@ -36,12 +36,21 @@ func NewApplication(ctx context.Context, deps platform.Deps) (platform.App, func
 	if err != nil {
 		return platform.App{}, nil, err
 	}
+	// Zero leaves the client's defaults (3 in flight, burst 5).
+	inFlight, err := platform.IntEnv(deps.Getenv, EnvMaxInFlight, 0)
+	if err != nil {
+		return platform.App{}, nil, err
+	}
+	burst, err := platform.IntEnv(deps.Getenv, EnvBurst, 0)
+	if err != nil {
+		return platform.App{}, nil, err
+	}
 	client := gfnapi.New(gfnapi.Config{
 		BaseURL:       deps.Getenv(EnvAPIURL),
 		APIKey:        key,
-		MaxInFlight:   platform.IntEnv(deps.Getenv, EnvMaxInFlight, 0),
+		MaxInFlight:   inFlight,
 		RatePerSecond: rate,
-		Burst:         platform.IntEnv(deps.Getenv, EnvBurst, 0),
+		Burst:         burst,
 	})
 	ex := extract.New(extract.Config{Gzip: deps.Getenv(EnvRawGzip) == "true"}, client, deps.Store, deps.Publisher)
 	return platform.App{Consumers: []messaging.Consumer{
