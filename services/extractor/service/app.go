@@ -20,6 +20,7 @@ const (
 	EnvMaxInFlight = "GFN_API_MAX_IN_FLIGHT" // concurrent API requests, default 3
 	EnvRate        = "GFN_API_RATE"          // requests per second, default 2
 	EnvBurst       = "GFN_API_BURST"         // rate limiter burst, default 5
+	EnvMaxAttempts = "GFN_API_MAX_ATTEMPTS"  // attempts per API call before the delivery fails, default 6
 	EnvRawGzip     = "GFN_RAW_GZIP"          // "true" gzips raw objects
 )
 
@@ -45,12 +46,17 @@ func NewApplication(ctx context.Context, deps platform.Deps) (platform.App, func
 	if err != nil {
 		return platform.App{}, nil, err
 	}
+	attempts, err := platform.IntEnv(deps.Getenv, EnvMaxAttempts, 0)
+	if err != nil {
+		return platform.App{}, nil, err
+	}
 	client := gfnapi.New(gfnapi.Config{
 		BaseURL:       deps.Getenv(EnvAPIURL),
 		APIKey:        key,
 		MaxInFlight:   inFlight,
 		RatePerSecond: rate,
 		Burst:         burst,
+		MaxAttempts:   attempts,
 	})
 	ex := extract.New(extract.Config{Gzip: deps.Getenv(EnvRawGzip) == "true"}, client, deps.Store, deps.Publisher)
 	return platform.App{Consumers: []messaging.Consumer{
