@@ -10,28 +10,23 @@ import (
 	"testing"
 
 	"github.com/gfnpipeline/contracts"
-	extractor "github.com/gfnpipeline/services/extractor/service"
 )
 
 // repoRoot is the repository this module sits in (tools/deploytest).
 const repoRoot = "../.."
 
 // pipelineServices is what the deployment must run: each service, its queue and the
-// settings its code reads. The extractor's come from its package; the validator's and
-// loader's are read from their source, because importing the loader links DuckDB through
-// CGO and a service under change must not stop the deploy checks from building. The
-// notifier reads SLACK_WEBHOOK_URL without an exported constant.
+// settings its code reads: the Env* constants of its service package, read from source
+// (importing the loader would link DuckDB through CGO, and a service under change must not
+// stop the deploy checks from building).
 func pipelineServices(t *testing.T) []Service {
 	t.Helper()
 	return []Service{
-		{Name: "extractor", Queue: contracts.QueueExtractor, Env: []string{
-			extractor.EnvAPIURL, extractor.EnvAPIKey, extractor.EnvMaxInFlight,
-			extractor.EnvRate, extractor.EnvBurst, extractor.EnvRawGzip,
-		}},
+		{Name: "extractor", Queue: contracts.QueueExtractor, Env: envConstants(t, "extractor")},
 		{Name: "validator", Queue: contracts.QueueValidator, Env: envConstants(t, "validator")},
 		{Name: "transformer", Queue: contracts.QueueTransformer, Env: envConstants(t, "transformer")},
 		{Name: "loader", Queue: contracts.QueueLoader, Env: envConstants(t, "loader")},
-		{Name: "notifier", Queue: contracts.QueueNotifier, Env: append(envConstants(t, "notifier"), "SLACK_WEBHOOK_URL")},
+		{Name: "notifier", Queue: contracts.QueueNotifier, Env: envConstants(t, "notifier")},
 	}
 }
 

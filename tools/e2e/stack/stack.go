@@ -210,12 +210,6 @@ func (s *Stack) start(name string, env []string) error {
 	return nil
 }
 
-// Restart stops one process and starts it again with extra settings (e.g. a fault removed).
-func (s *Stack) Restart(name string, env ...string) error {
-	s.stopProc(name)
-	return s.start(name, env)
-}
-
 // Gfnctl runs the operator CLI against the stack and returns its standard output.
 func (s *Stack) Gfnctl(ctx context.Context, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, filepath.Join(s.bin, "gfnctl"), args...)
