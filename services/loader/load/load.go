@@ -84,6 +84,9 @@ func (l *Loader) Handle(ctx context.Context, o *lake.ObjectCreated) error {
 		return fmt.Errorf("loader: get %s: %w", o.Key, err)
 	}
 	runID, batchID := obj.Metadata[lake.MetaRunID], obj.Metadata[lake.MetaBatchID]
+	// The notification carried no run: every line from here on names the file's.
+	log = log.With("run_id", runID, "batch_id", batchID)
+	ctx = telemetry.WithLogger(ctx, log)
 
 	res, err := l.loadBody(ctx, o.Key, body, runID, batchID)
 	if err != nil {
@@ -91,7 +94,7 @@ func (l *Loader) Handle(ctx context.Context, o *lake.ObjectCreated) error {
 	}
 	loadedAt := l.now().UTC()
 	l.record(o.Key, runID, batchID, res, loadedAt)
-	log = log.With("key", o.Key, "run_id", runID, "batch_id", batchID, "load_id", res.LoadID)
+	log = log.With("key", o.Key, "load_id", res.LoadID)
 	if runID == "" {
 		// Snowpipe loads any file dropped in the prefix; one without a run has no run to report to.
 		log.WarnContext(ctx, "loaded a file without run-id metadata; no BatchLoaded published",
