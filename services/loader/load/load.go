@@ -94,7 +94,7 @@ func (l *Loader) Handle(ctx context.Context, o *lake.ObjectCreated) error {
 	}
 	loadedAt := l.now().UTC()
 	l.record(o.Key, runID, batchID, res, loadedAt)
-	log = log.With("key", o.Key, "load_id", res.LoadID)
+	log = log.With("load_id", res.LoadID)
 	if runID == "" {
 		// Snowpipe loads any file dropped in the prefix; one without a run has no run to report to.
 		log.WarnContext(ctx, "loaded a file without run-id metadata; no BatchLoaded published",
