@@ -5,10 +5,12 @@ import (
 	"compress/gzip"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -134,4 +136,50 @@ func count(t *testing.T, dir, query string, args ...any) int64 {
 		t.Fatalf("%s: %v", query, err)
 	}
 	return n
+}
+
+// A year with too many broken rows is quarantined: the run fails once, naming the batch and
+// the reason, the rejects are kept under failed/, and nothing of that year is loaded.
+func TestQuarantinedBatchFailsTheRun(t *testing.T) {
+	rec := recording(t)
+	dir, simData := t.TempDir(), t.TempDir()
+	raw := gunzip(t, filepath.Join(rec, "data_all_2021.json.gz"))
+	// Every Population row gets a negative value: about 6% of the year's rows.
+	var records []map[string]any
+	if err := json.Unmarshal(raw, &records); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range records {
+		if r["record"] == "Population" {
+			r["value"] = -1
+		}
+	}
+	broken, err := json.Marshal(records)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(simData, "data_all_2021.json"), broken)
+	res, err := embedded.Run(context.Background(), embedded.Options{DataDir: dir, SimDataDir: simData, Getenv: noEnv,
+		Request: contracts.ExtractionRequested{FromYear: 2021, ToYear: 2021}, Timeout: 3 * time.Minute, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed, ok := res.Outcome.(*contracts.RunFailed)
+	if !ok {
+		t.Fatalf("outcome %+v, want RunFailed", res.Outcome)
+	}
+	if failed.FailedBatch != "ef-2021" || !strings.Contains(failed.Reason, "quarantined") || !strings.Contains(failed.Reason, "non_negative") {
+		t.Fatalf("RunFailed names batch %q, reason %q", failed.FailedBatch, failed.Reason)
+	}
+	if failed.Rejected == 0 || failed.RowsLoaded != 0 {
+		t.Fatalf("summary %+v", failed.RunSummary)
+	}
+	rejects, err := filepath.Glob(filepath.Join(dir, "lake", "failed", "ecological_footprint", "*", "*", "*", "error_*_ef-2021.json"))
+	if err != nil || len(rejects) != 1 {
+		t.Fatalf("failed/ holds %v (%v)", rejects, err)
+	}
+	outcomes, _ := filepath.Glob(filepath.Join(dir, "lake", "metadata", "runs", failed.RunID, "outcome", "*.json"))
+	if len(outcomes) != 1 {
+		t.Fatalf("run announced %d outcomes, want exactly one", len(outcomes))
+	}
 }
