@@ -234,8 +234,9 @@ func (e *Extractor) extractBatch(ctx context.Context, req *contracts.ExtractionR
 		return e.reject(ctx, req, "response is not a JSON array of records", err, body)
 	}
 	if len(scan.drift) > 0 {
-		// Unknown fields are kept (raw is the API's bytes); the validator decides about them.
-		log.Warn("schema drift", "fields", scan.driftFields(), "counts", scan.drift, "records", scan.records)
+		// Unknown fields are kept (raw is the API's bytes); the validator reports the drift, once
+		// per run, and carries them in the extra column.
+		log.Info("unknown API fields kept in raw", "fields", scan.driftFields(), "counts", scan.drift, "records", scan.records)
 	}
 	records := scan.records
 	if len(req.Countries) > 0 || len(req.RecordTypes) > 0 {
