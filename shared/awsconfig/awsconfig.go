@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -44,4 +45,9 @@ func S3(cfg aws.Config) *s3.Client {
 		// Emulators send no checksums; the SDK would log that on every GET.
 		o.DisableLogOutputChecksumValidationSkipped = true
 	})
+}
+
+// ResourceName is the last part of an ARN: a queue's or topic's name.
+func ResourceName(arn string) string {
+	return arn[strings.LastIndexByte(arn, ':')+1:]
 }

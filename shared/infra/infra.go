@@ -188,7 +188,7 @@ func ensureTopic(ctx context.Context, c *sns.Client, name string) (string, []Cha
 			return "", nil, fmt.Errorf("list topics: %w", err)
 		}
 		for _, t := range page.Topics {
-			if arnName(aws.ToString(t.TopicArn)) == name {
+			if awsconfig.ResourceName(aws.ToString(t.TopicArn)) == name {
 				return aws.ToString(t.TopicArn), nil, nil
 			}
 		}
@@ -222,7 +222,7 @@ func ensureQueuePolicy(ctx context.Context, c *sqs.Client, url, queueARN string,
 	if _, err := c.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: aws.String(url), Attributes: map[string]string{"Policy": string(policy)}}); err != nil {
 		return nil, fmt.Errorf("set policy of %s: %w", queueARN, err)
 	}
-	return []Change{{"queue-policy", arnName(queueARN), "set"}}, nil
+	return []Change{{"queue-policy", awsconfig.ResourceName(queueARN), "set"}}, nil
 }
 
 func ensureSubscription(ctx context.Context, c *sns.Client, topicARN, queueARN string, s contracts.Subscription) ([]Change, error) {
@@ -329,13 +329,4 @@ func sameNotifications(cur, want []s3types.QueueConfiguration) bool {
 		}
 	}
 	return true
-}
-
-func arnName(arn string) string {
-	for i := len(arn) - 1; i >= 0; i-- {
-		if arn[i] == ':' {
-			return arn[i+1:]
-		}
-	}
-	return arn
 }

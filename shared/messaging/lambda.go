@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/gfnpipeline/contracts"
+	"github.com/gfnpipeline/shared/awsconfig"
 	"github.com/gfnpipeline/shared/telemetry"
 )
 
@@ -41,7 +42,7 @@ func LambdaHandler(client *sqs.Client, policy Policy, logger *slog.Logger, consu
 	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		var resp events.SQSEventResponse
 		for _, r := range ev.Records {
-			queue := arnName(r.EventSourceARN)
+			queue := awsconfig.ResourceName(r.EventSourceARN)
 			if !processRecord(ctx, r, queue, byQueue, queueURL, client, policy, logger) {
 				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
 			}

@@ -20,6 +20,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/gfnpipeline/contracts"
+	"github.com/gfnpipeline/shared/awsconfig"
 	"github.com/gfnpipeline/shared/telemetry"
 )
 
@@ -107,7 +108,7 @@ func (r *topicResolver) ResolveTopic(ctx context.Context, topic string) (wsns.To
 		}
 		for _, t := range page.Topics {
 			arn := aws.ToString(t.TopicArn)
-			arns[arnName(arn)] = arn
+			arns[awsconfig.ResourceName(arn)] = arn
 		}
 	}
 	r.arns = arns
@@ -116,15 +117,6 @@ func (r *topicResolver) ResolveTopic(ctx context.Context, topic string) (wsns.To
 		return "", fmt.Errorf("sns topic %q does not exist (run `gfnctl infra apply`)", topic)
 	}
 	return wsns.TopicArn(arn), nil
-}
-
-func arnName(arn string) string {
-	for i := len(arn) - 1; i >= 0; i-- {
-		if arn[i] == ':' {
-			return arn[i+1:]
-		}
-	}
-	return arn
 }
 
 // snsMarshaler sends the envelope attributes only: watermill's own uuid attribute would take
