@@ -90,11 +90,6 @@ func (m *Memory) NotifyObjectCreated(_ context.Context, o lake.ObjectCreated) er
 	return nil
 }
 
-// Subscribe reads a topic or queue directly (the embedded runner waits on notifications).
-func (m *Memory) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
-	return m.pubsub.Subscribe(ctx, topic)
-}
-
 // DeadLetters lists what was dead-lettered so far.
 func (m *Memory) DeadLetters() []DeadLetter {
 	m.mu.Lock()
