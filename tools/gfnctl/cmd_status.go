@@ -24,26 +24,38 @@ func cmdStatus(ctx context.Context, args []string) error {
 func runStatus(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	lakeDir := fs.String("lake-dir", "", "read an embedded run's lake directory (e.g. data/lake) instead of S3; no queues there")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 1 {
-		return errors.New("usage: gfnctl status [RUN_ID] [--json]")
+		return errors.New("usage: gfnctl status [RUN_ID] [--json] [--lake-dir DIR]")
 	}
-	cfg, err := awsconfig.Load(ctx)
-	if err != nil {
-		return err
+	var (
+		store lake.Store
+		tool  *dlq.Tool
+	)
+	if *lakeDir != "" {
+		if store, err = lake.NewDir(*lakeDir); err != nil {
+			return err
+		}
+	} else {
+		cfg, err := awsconfig.Load(ctx)
+		if err != nil {
+			return err
+		}
+		top := platform.Topology(os.Getenv)
+		store = lake.NewS3(awsconfig.S3(cfg), top.Bucket)
+		tool = &dlq.Tool{SQS: sqs.NewFromConfig(cfg), Topology: top}
 	}
-	top := platform.Topology(os.Getenv)
-	store := lake.NewS3(awsconfig.S3(cfg), top.Bucket)
 	runID := ""
 	if len(pos) == 1 {
 		runID = pos[0]
 	} else if runID, err = status.Newest(ctx, store); err != nil {
 		return err
 	}
-	rep, err := status.Gather(ctx, store, &dlq.Tool{SQS: sqs.NewFromConfig(cfg), Topology: top}, runID)
+	rep, err := status.Gather(ctx, store, tool, runID)
 	if err != nil {
 		return err
 	}

@@ -15,8 +15,10 @@ import (
 	"time"
 
 	"github.com/gfnpipeline/contracts"
+	"github.com/gfnpipeline/shared/lake"
 	"github.com/gfnpipeline/shared/warehouse"
 	"github.com/gfnpipeline/tools/gfnctl/embedded"
+	"github.com/gfnpipeline/tools/gfnctl/status"
 )
 
 var quiet = slog.New(slog.NewJSONHandler(io.Discard, nil))
@@ -55,6 +57,22 @@ func TestGeneratedDataRunsAndRerunsIdempotently(t *testing.T) {
 	}
 	if n := count(t, dir, "SELECT count(*) FROM "+warehouse.TransformedTable); n != first.RowsLoaded {
 		t.Fatalf("warehouse holds %d rows, summary said %d", n, first.RowsLoaded)
+	}
+	// `gfnctl status --lake-dir` reads the embedded run's ledger: every batch went all the way.
+	store, err := lake.NewDir(filepath.Join(dir, "lake"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := status.Gather(context.Background(), store, nil, second.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Status != status.StatusCompleted || len(rep.Batches) != second.Batches {
+		t.Fatalf("status %s with %d batches, want completed with %d", rep.Status, len(rep.Batches), second.Batches)
+	}
+	var buf bytes.Buffer
+	if err := rep.WriteTable(&buf); err != nil || !strings.Contains(buf.String(), "completed") || strings.Contains(buf.String(), "QUEUE") {
+		t.Fatalf("status table (%v):\n%s", err, buf.String())
 	}
 }
 

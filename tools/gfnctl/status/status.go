@@ -102,7 +102,8 @@ func Newest(ctx context.Context, store lake.Store) (string, error) {
 	return newest, nil
 }
 
-// Gather builds the report of runID from the ledger in store and the queues tool sees.
+// Gather builds the report of runID from the ledger in store and the queues tool sees (nil
+// for the embedded run's lake, which has no queues).
 func Gather(ctx context.Context, store lake.Store, tool *dlq.Tool, runID string) (Report, error) {
 	rep := Report{RunID: runID, Status: StatusRunning}
 	run, err := notify.NewLedger(store).Load(ctx, runID)
@@ -136,6 +137,9 @@ func Gather(ctx context.Context, store lake.Store, tool *dlq.Tool, runID string)
 		if failure != "" && rep.LastError == nil {
 			rep.LastError = &LastError{Source: "ledger", RunID: runID, BatchID: b.BatchID, Error: failure}
 		}
+	}
+	if tool == nil {
+		return rep, nil
 	}
 	for _, q := range tool.Topology.Queues {
 		for _, name := range []string{q.Name, q.DLQ()} {
@@ -243,16 +247,19 @@ func (r Report) WriteTable(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintln(w)
-	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "QUEUE\tVISIBLE\tIN FLIGHT\tDELAYED")
-	queues := append([]Queue(nil), r.Queues...)
-	sort.SliceStable(queues, func(i, j int) bool { return !queues[i].DLQ && queues[j].DLQ })
-	for _, q := range queues {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\n", q.Name, q.Visible, q.InFlight, q.Delayed)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
+	// An embedded run's lake has no queues to show.
+	if len(r.Queues) > 0 {
+		fmt.Fprintln(w)
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "QUEUE\tVISIBLE\tIN FLIGHT\tDELAYED")
+		queues := append([]Queue(nil), r.Queues...)
+		sort.SliceStable(queues, func(i, j int) bool { return !queues[i].DLQ && queues[j].DLQ })
+		for _, q := range queues {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\n", q.Name, q.Visible, q.InFlight, q.Delayed)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
 	}
 	if e := r.LastError; e != nil {
 		where := "ledger, batch " + e.BatchID
