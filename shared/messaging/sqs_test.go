@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -19,6 +18,7 @@ import (
 	"github.com/gfnpipeline/contracts"
 	"github.com/gfnpipeline/shared/awstest"
 	"github.com/gfnpipeline/shared/messaging"
+	"github.com/gfnpipeline/shared/messaging/messagingtest"
 )
 
 var quiet = slog.New(slog.NewJSONHandler(io.Discard, nil))
@@ -248,28 +248,9 @@ func TestLambdaAdapterReportsExactlyTheFailedRecords(t *testing.T) {
 		MessageAttributes: map[string]sqstypes.MessageAttributeValue{contracts.AttrType: {DataType: aws.String("String"), StringValue: aws.String(contracts.TypeRawBatchLanded)}}}); err != nil {
 		t.Fatal(err)
 	}
-	// Receive without deleting, as the Lambda service does, and hand the records over.
-	var ev events.SQSEvent
-	failYear := map[string]int{}
-	deadline := time.Now().Add(10 * time.Second)
-	for len(ev.Records) < 4 && time.Now().Before(deadline) {
-		res, err := f.client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(f.urls[queue]), MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 60,
-			MessageAttributeNames: []string{"All"}, MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range res.Messages {
-			r := events.SQSMessage{MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle), Body: aws.ToString(m.Body),
-				Attributes: m.Attributes, EventSourceARN: "arn:aws:sqs:us-east-1:123456789012:" + queue, MessageAttributes: map[string]events.SQSMessageAttribute{}}
-			for k, v := range m.MessageAttributes {
-				r.MessageAttributes[k] = events.SQSMessageAttribute{StringValue: v.StringValue, DataType: aws.ToString(v.DataType)}
-			}
-			ev.Records = append(ev.Records, r)
-			failYear[r.MessageId] = 0
-		}
-	}
-	if len(ev.Records) != 4 {
-		t.Fatalf("received %d records", len(ev.Records))
+	ev, err := messagingtest.ReceiveAsLambda(ctx, f.client, f.urls[queue], queue, 4)
+	if err != nil {
+		t.Fatal(err)
 	}
 	c := messaging.Messages(queue, messaging.On(func(ctx context.Context, m *contracts.RawBatchLanded) error {
 		if m.Year == 2002 {

@@ -2,8 +2,6 @@ package e2e_test
 
 import (
 	"context"
-	"encoding/json"
-	"net/http"
 	"os"
 	"regexp"
 	"strconv"
@@ -196,13 +194,8 @@ func redeliverEveryNotification(t *testing.T, s *stack.Stack, want int) {
 
 func loaderStatus(t *testing.T, s *stack.Stack) load.Status {
 	t.Helper()
-	res, err := http.Get(s.StatusURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
 	var st load.Status
-	if err := json.NewDecoder(res.Body).Decode(&st); err != nil {
+	if err := s.LoaderStatus(context.Background(), &st); err != nil {
 		t.Fatal(err)
 	}
 	return st

@@ -24,6 +24,7 @@ import (
 	"github.com/gfnpipeline/shared/awstest"
 	"github.com/gfnpipeline/shared/lake"
 	"github.com/gfnpipeline/shared/messaging"
+	"github.com/gfnpipeline/shared/messaging/messagingtest"
 	"github.com/gfnpipeline/tools/e2e/stack"
 )
 
@@ -105,24 +106,9 @@ func TestValidatorBinaryAsLambda(t *testing.T) {
 		MessageAttributes: map[string]sqstypes.MessageAttributeValue{contracts.AttrType: {DataType: aws.String("String"), StringValue: aws.String(contracts.TypeRawBatchLanded)}}}); err != nil {
 		t.Fatal(err)
 	}
-	var ev events.SQSEvent
-	for deadline := time.Now().Add(10 * time.Second); len(ev.Records) < 2 && time.Now().Before(deadline); {
-		res, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(urls[queue]), MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 120,
-			MessageAttributeNames: []string{"All"}, MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range res.Messages {
-			r := events.SQSMessage{MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle), Body: aws.ToString(m.Body),
-				Attributes: m.Attributes, EventSourceARN: "arn:aws:sqs:us-east-1:123456789012:" + queue, MessageAttributes: map[string]events.SQSMessageAttribute{}}
-			for k, v := range m.MessageAttributes {
-				r.MessageAttributes[k] = events.SQSMessageAttribute{StringValue: v.StringValue, DataType: aws.ToString(v.DataType)}
-			}
-			ev.Records = append(ev.Records, r)
-		}
-	}
-	if len(ev.Records) != 2 {
-		t.Fatalf("received %d records", len(ev.Records))
+	ev, err := messagingtest.ReceiveAsLambda(ctx, client, urls[queue], queue, 2)
+	if err != nil {
+		t.Fatal(err)
 	}
 	body, _ := json.Marshal(ev)
 

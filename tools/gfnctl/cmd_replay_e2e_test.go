@@ -207,13 +207,8 @@ func simRequests(t *testing.T, s *stack.Stack) float64 {
 
 func loaderStatus(t *testing.T, s *stack.Stack) load.Status {
 	t.Helper()
-	res, err := http.Get(s.StatusURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
 	var st load.Status
-	if err := json.NewDecoder(res.Body).Decode(&st); err != nil {
+	if err := s.LoaderStatus(context.Background(), &st); err != nil {
 		t.Fatal(err)
 	}
 	return st

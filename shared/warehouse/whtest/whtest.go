@@ -8,6 +8,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -55,8 +56,8 @@ func RecordingDir(t testing.TB) string {
 	return dir
 }
 
-// ReadYear decodes one recorded year.
-func ReadYear(t testing.TB, year int) []contracts.APIRecord {
+// RawYear is one recorded year's bytes as the API sent them (gunzipped).
+func RawYear(t testing.TB, year int) []byte {
 	t.Helper()
 	path := filepath.Join(RecordingDir(t), fmt.Sprintf("data_all_%d.json.gz", year))
 	f, err := os.Open(path)
@@ -68,9 +69,19 @@ func ReadYear(t testing.TB, year int) []contracts.APIRecord {
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
-	var recs []contracts.APIRecord
-	if err := json.NewDecoder(zr).Decode(&recs); err != nil {
+	b, err := io.ReadAll(zr)
+	if err != nil {
 		t.Fatalf("%s: %v", path, err)
+	}
+	return b
+}
+
+// ReadYear decodes one recorded year.
+func ReadYear(t testing.TB, year int) []contracts.APIRecord {
+	t.Helper()
+	var recs []contracts.APIRecord
+	if err := json.Unmarshal(RawYear(t, year), &recs); err != nil {
+		t.Fatalf("recorded year %d: %v", year, err)
 	}
 	return recs
 }

@@ -315,17 +315,30 @@ func (s *Stack) DuckDBPath() string { return filepath.Join(s.opts.Dir, "gfn.duck
 
 // SimStats reads the simulator's request counters.
 func (s *Stack) SimStats(ctx context.Context) (map[string]any, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.SimURL+"/_sim/stats", nil)
+	var out map[string]any
+	return out, getJSON(ctx, s.SimURL+"/_sim/stats", &out)
+}
+
+// LoaderStatus decodes the loader's GET /status into into (a load.Status: the stack does not
+// import the loader, which would link DuckDB into `make e2e`'s driver).
+func (s *Stack) LoaderStatus(ctx context.Context, into any) error {
+	return getJSON(ctx, s.StatusURL, into)
+}
+
+func getJSON(ctx context.Context, url string, into any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer res.Body.Close()
-	var out map[string]any
-	return out, json.NewDecoder(res.Body).Decode(&out)
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, res.Status)
+	}
+	return json.NewDecoder(res.Body).Decode(into)
 }
 
 // DLQDepths counts the messages in every dead-letter queue of the stack.

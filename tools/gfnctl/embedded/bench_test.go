@@ -3,22 +3,18 @@ package embedded_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/gfnpipeline/contracts"
+	"github.com/gfnpipeline/shared/warehouse/whtest"
 	"github.com/gfnpipeline/tools/gfnctl/embedded"
 )
 
 // BenchmarkEmbeddedRun is `make run` over the recording: every stage, a fresh lake and
 // warehouse per iteration.
 func BenchmarkEmbeddedRun(b *testing.B) {
-	rec := filepath.Join("..", "..", "..", "..", "shared", "data", "gfn-api-recording")
-	if _, err := os.Stat(filepath.Join(rec, "data_all_2022.json.gz")); err != nil {
-		b.Skip("../shared/data/gfn-api-recording is absent")
-	}
+	rec := whtest.RecordingDir(b)
 	var rows int64
 	var elapsed time.Duration
 	for i := 0; i < b.N; i++ {

@@ -2,7 +2,6 @@ package embedded_test
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -17,6 +16,7 @@ import (
 	"github.com/gfnpipeline/contracts"
 	"github.com/gfnpipeline/shared/lake"
 	"github.com/gfnpipeline/shared/warehouse"
+	"github.com/gfnpipeline/shared/warehouse/whtest"
 	"github.com/gfnpipeline/tools/gfnctl/embedded"
 	"github.com/gfnpipeline/tools/gfnctl/status"
 )
@@ -76,19 +76,10 @@ func TestGeneratedDataRunsAndRerunsIdempotently(t *testing.T) {
 	}
 }
 
-func recording(t *testing.T) string {
-	dir := filepath.Join("..", "..", "..", "..", "shared", "data", "gfn-api-recording")
-	if _, err := os.Stat(filepath.Join(dir, "data_all_2022.json.gz")); err != nil {
-		t.Skip("../shared/data/gfn-api-recording is absent")
-	}
-	return dir
-}
-
 // A revised year: the new value wins in TRANSFORMED, RAW keeps both versions, the count holds.
 func TestRevisedValueReplacesTheOldOne(t *testing.T) {
-	rec := recording(t)
 	dir, simData := t.TempDir(), t.TempDir()
-	raw := gunzip(t, filepath.Join(rec, "data_all_2022.json.gz"))
+	raw := whtest.RawYear(t, 2022)
 	writeFile(t, filepath.Join(simData, "data_all_2022.json"), raw)
 	req := contracts.ExtractionRequested{FromYear: 2022, ToYear: 2022}
 	first := run(t, dir, simData, req)
@@ -117,24 +108,6 @@ func TestRevisedValueReplacesTheOldOne(t *testing.T) {
 	}
 }
 
-func gunzip(t *testing.T, path string) []byte {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func writeFile(t *testing.T, path string, b []byte) {
 	t.Helper()
 	if err := os.WriteFile(path, b, 0o644); err != nil {
@@ -159,9 +132,8 @@ func count(t *testing.T, dir, query string, args ...any) int64 {
 // A year with too many broken rows is quarantined: the run fails once, naming the batch and
 // the reason, the rejects are kept under failed/, and nothing of that year is loaded.
 func TestQuarantinedBatchFailsTheRun(t *testing.T) {
-	rec := recording(t)
 	dir, simData := t.TempDir(), t.TempDir()
-	raw := gunzip(t, filepath.Join(rec, "data_all_2021.json.gz"))
+	raw := whtest.RawYear(t, 2021)
 	// Every Population row gets a negative value: about 6% of the year's rows.
 	var records []map[string]any
 	if err := json.Unmarshal(raw, &records); err != nil {
