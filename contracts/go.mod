@@ -1,3 +1,3 @@
 module github.com/gfnpipeline/contracts
 
-go 1.26.8
+go 1.27.3

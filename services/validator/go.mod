@@ -1,6 +1,6 @@
 module github.com/gfnpipeline/services/validator
 
-go 1.26.8
+go 1.27.3
 
 require (
 	github.com/gfnpipeline/contracts v0.0.0
@@ -35,6 +35,7 @@ require (
 	github.com/lithammer/shortuuid/v3 v3.0.7 // indirect
 	github.com/oklog/ulid v1.3.1 // indirect
 	github.com/pkg/errors v0.9.1 // indirect
+	go.yaml.in/yaml/v3 v3.0.6 // indirect
 )
 
 replace (

@@ -1,3 +1,3 @@
 module github.com/gfnpipeline/tools/gfnapi-sim
 
-go 1.26.8
+go 1.27.3
