@@ -19,6 +19,11 @@ export GFN_DATA_DIR
 
 FAKESNOW_VENV := .venv-fakesnow
 
+# Each mk/*.mk adds its targets; one that `make test` must run appends it to TEST_EXTRA.
+TEST_EXTRA :=
+.DEFAULT_GOAL := run
+include mk/*.mk
+
 .PHONY: run e2e test bench soda venv venv-fakesnow vet clean
 
 # The whole pipeline in one process: in-memory bus, ./data/lake, ./data/gfn.duckdb, and the
@@ -31,7 +36,7 @@ e2e:
 	$(GO) run ./tools/e2e/cmd/e2e
 
 # Everything CI runs: vet, then every module's tests (unit, component tests on moto, e2e).
-test: venv venv-fakesnow vet
+test: venv venv-fakesnow vet $(TEST_EXTRA)
 	$(GO) test -p 2 -count=1 -timeout 25m $(PKGS)
 
 vet:
@@ -64,4 +69,3 @@ $(FAKESNOW_VENV)/bin/fakesnow:
 clean:
 	rm -rf data dist .cache
 
-include mk/*.mk
