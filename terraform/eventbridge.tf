@@ -27,9 +27,10 @@ locals {
     var.extraction_to_year == null ? {} : { to_year = var.extraction_to_year },
   )
 
-  # The CloudEvents envelope shared/messaging.Encode writes (8 of SQS's 10 attributes).
+  # The CloudEvents envelope shared/messaging.Encode writes (8 of SQS's 10 attributes). The id
+  # derives from the scheduled time too: a retried invocation repeats the same message.
   scheduled_attributes = {
-    id             = "<aws.scheduler.execution-id>"
+    id             = "scheduler-<aws.scheduler.scheduled-time>"
     source         = "gfn/scheduler"
     type           = "gfn.pipeline.extraction_requested.v1"
     time           = local.scheduled_time
@@ -40,15 +41,16 @@ locals {
   }
 
   # jsonencode escapes < and > as \u003c and \u003e, which would hide the context keywords
-  # from Scheduler; the body is encoded twice (a JSON string inside the request), hence the
-  # doubled backslash.
-  scheduled_input = replace(replace(jsonencode({
+  # from Scheduler. The body is encoded twice (a JSON string inside the request), so its
+  # escapes carry a doubled backslash; the attributes are encoded once. Both are undone, the
+  # doubled ones first (a single-backslash pattern would leave their first backslash behind).
+  scheduled_input = replace(replace(replace(replace(jsonencode({
     QueueUrl    = aws_sqs_queue.queue[local.extractor_command_queue].url
     MessageBody = jsonencode(local.scheduled_body)
     MessageAttributes = {
       for k, v in local.scheduled_attributes : k => { DataType = "String", StringValue = v }
     }
-  }), "\\\\u003c", "<"), "\\\\u003e", ">")
+  }), "\\\\u003c", "<"), "\\\\u003e", ">"), "\\u003c", "<"), "\\u003e", ">")
 }
 
 # Invocations Scheduler could not deliver after its retries land here (not in the
@@ -64,6 +66,8 @@ resource "aws_scheduler_schedule" "daily_extraction" {
   description                  = "Daily GFN extraction (ExtractionRequested to the extractor queue)."
   schedule_expression          = var.schedule_expression
   schedule_expression_timezone = var.schedule_timezone
+  # The execution role's kms:Decrypt on this key lets Scheduler read the encrypted input.
+  kms_key_arn = aws_kms_key.pipeline.arn
 
   flexible_time_window {
     mode = "OFF"

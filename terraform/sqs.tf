@@ -37,13 +37,11 @@ resource "aws_sqs_queue_redrive_allow_policy" "dlq" {
 }
 
 locals {
-  # Who may send to each queue: its topic subscriptions, the bucket for notifications,
-  # EventBridge Scheduler (through its role, not a resource policy) for command queues.
+  # Who may send to each queue: its topic subscriptions (the bucket's notifications come
+  # through gfn-lake-events); EventBridge Scheduler sends commands through its role, not a
+  # resource policy.
   queue_senders = {
-    for q, _ in local.queues : q => concat(
-      [for sq, s in local.subscriptions : aws_sns_topic.topic[s.topic].arn if sq == q],
-      [for n in local.bucket_notifications : aws_s3_bucket.lake.arn if n.queue == q],
-    )
+    for q, _ in local.queues : q => [for sq, s in local.subscriptions : aws_sns_topic.topic[s.topic].arn if sq == q]
   }
 }
 
@@ -57,7 +55,7 @@ data "aws_iam_policy_document" "queue" {
 
     principals {
       type        = "Service"
-      identifiers = ["sns.amazonaws.com", "s3.amazonaws.com"]
+      identifiers = ["sns.amazonaws.com"]
     }
 
     condition {

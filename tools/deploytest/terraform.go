@@ -194,13 +194,24 @@ func CheckTerraform(tf *Terraform, top contracts.Topology, services []Service) [
 	if v, ok := local("filter_attribute"); ok && v.AsString() != contracts.AttrEventType {
 		bad("local.filter_attribute %q, want %q", v.AsString(), contracts.AttrEventType)
 	}
+	lakeTopic := ""
+	if v, ok := tf.Locals["lake_events_topic"]; ok {
+		lakeTopic = v.AsString()
+	}
+	var tfTopics []string
 	if v, ok := local("topics"); ok {
-		var got []string
 		for _, t := range v.AsValueSlice() {
-			got = append(got, t.AsString())
+			tfTopics = append(tfTopics, t.AsString())
 		}
-		if !sameSet(got, top.Topics) {
-			bad("topics %v, topology has %v", got, top.Topics)
+		for _, t := range top.Topics {
+			if !slices.Contains(tfTopics, t) {
+				bad("topic %s of the topology is not declared in local.topics", t)
+			}
+		}
+		for _, t := range tfTopics {
+			if !slices.Contains(top.Topics, t) && t != lakeTopic {
+				bad("topic %s in local.topics is not in the topology", t)
+			}
 		}
 	}
 	if v, ok := local("queues"); ok {
@@ -227,10 +238,12 @@ func CheckTerraform(tf *Terraform, top contracts.Topology, services []Service) [
 			}
 		}
 	}
+	// tfSubs: the subscriptions terraform declares, keyed by queue.
+	tfSubs := map[string]cty.Value{}
 	if v, ok := local("subscriptions"); ok {
-		have := v.AsValueMap()
+		tfSubs = v.AsValueMap()
 		for _, s := range top.Subscriptions {
-			ts, ok := have[s.Queue]
+			ts, ok := tfSubs[s.Queue]
 			if !ok {
 				bad("subscription of %s to %s not declared", s.Queue, s.Topic)
 				continue
@@ -238,30 +251,57 @@ func CheckTerraform(tf *Terraform, top contracts.Topology, services []Service) [
 			if got := ts.GetAttr("topic").AsString(); got != s.Topic {
 				bad("subscription of %s: topic %s, topology has %s", s.Queue, got, s.Topic)
 			}
-			var types []string
-			for _, t := range ts.GetAttr("event_types").AsValueSlice() {
-				types = append(types, t.AsString())
-			}
-			if got := filterPolicy(types); got != s.FilterPolicy() {
+			if got := filterPolicy(eventTypes(ts)); got != s.FilterPolicy() {
 				bad("subscription of %s: filter policy %s, topology has %s", s.Queue, got, s.FilterPolicy())
 			}
 		}
-		if len(have) != len(top.Subscriptions) {
-			bad("%d subscriptions declared, topology has %d", len(have), len(top.Subscriptions))
-		}
 	}
+	// A topology notification (prefix -> queue) is delivered straight to the queue, or through
+	// a topic the queue subscribes to unfiltered (production fans transformed/ out to Snowpipe
+	// and the loader through gfn-lake-events).
+	delivered := map[string]bool{}
 	if v, ok := local("bucket_notifications"); ok {
-		var got, want []string
 		for _, n := range v.AsValueSlice() {
-			got = append(got, n.GetAttr("prefix").AsString()+"*"+n.GetAttr("suffix").AsString()+" -> "+n.GetAttr("queue").AsString())
-		}
-		for _, n := range top.Notifications {
-			want = append(want, n.Prefix+"*"+n.Suffix+" -> "+n.Queue)
-		}
-		if !sameSet(got, want) {
-			bad("bucket notifications %v, topology has %v", got, want)
+			key := n.GetAttr("prefix").AsString() + "*" + n.GetAttr("suffix").AsString()
+			switch {
+			case n.Type().HasAttribute("queue"):
+				delivered[key+" -> "+n.GetAttr("queue").AsString()] = true
+			case n.Type().HasAttribute("topic"):
+				topic := n.GetAttr("topic").AsString()
+				if !slices.Contains(tfTopics, topic) {
+					bad("bucket notification %s goes to topic %s, which is not in local.topics", key, topic)
+				}
+				for q, s := range tfSubs {
+					if s.GetAttr("topic").AsString() == topic && len(eventTypes(s)) == 0 {
+						delivered[key+" -> "+q] = true
+					}
+				}
+			default:
+				bad("bucket notification %s names neither a queue nor a topic", key)
+			}
 		}
 	}
+	want := map[string]bool{}
+	for _, n := range top.Notifications {
+		key := n.Prefix + "*" + n.Suffix + " -> " + n.Queue
+		want[key] = true
+		if !delivered[key] {
+			bad("bucket notification %s is not delivered (the topology has it)", key)
+		}
+	}
+	for key := range delivered {
+		if !want[key] {
+			bad("bucket notification %s is not in the topology", key)
+		}
+	}
+	// Subscriptions beyond the topology's may only carry bucket notifications.
+	for q, s := range tfSubs {
+		inTopology := slices.ContainsFunc(top.Subscriptions, func(ts contracts.Subscription) bool { return ts.Queue == q })
+		if !inTopology && s.GetAttr("topic").AsString() != lakeTopic {
+			bad("subscription of %s to %s is not in the topology", q, s.GetAttr("topic").AsString())
+		}
+	}
+	checkBucket(tf, top, bad)
 	if v, ok := local("command_queues"); ok {
 		for typ, q := range top.CommandQueues {
 			if m := v.AsValueMap(); m[typ] == cty.NilVal || m[typ].AsString() != q {
@@ -271,8 +311,87 @@ func CheckTerraform(tf *Terraform, top contracts.Topology, services []Service) [
 	}
 	checkResources(tf, bad)
 	checkModules(tf, services, bad)
+	checkLambdaVisibility(tf, top, services, bad)
+	checkSnowflakeSecret(tf, bad)
 	checkScheduler(tf, top, bad)
 	return probs
+}
+
+func eventTypes(sub cty.Value) []string {
+	var out []string
+	for _, t := range sub.GetAttr("event_types").AsValueSlice() {
+		out = append(out, t.AsString())
+	}
+	return out
+}
+
+// checkBucket: the lake bucket is the topology's, with the prefix put before it.
+func checkBucket(tf *Terraform, top contracts.Topology, bad func(string, ...any)) {
+	if v, _ := literal(attr(tf.Block("variable", "bucket_name"), "default")); v == cty.NilVal || v.AsString() != top.Bucket {
+		bad("variable bucket_name must default to the topology's bucket %s", top.Bucket)
+	}
+	if e, ok := tf.exprs["bucket"]; !ok || template(e) != "${var.name_prefix}${var.bucket_name}" {
+		bad(`local.bucket must be "${var.name_prefix}${var.bucket_name}"`)
+	}
+	if b := tf.Block("resource", "aws_s3_bucket", "lake"); !usesRef(b, "bucket", "local.bucket") {
+		bad("aws_s3_bucket.lake must be named local.bucket")
+	}
+}
+
+// LambdaTimeouts reads the default of variable lambda_settings: each service's timeout.
+func LambdaTimeouts(tf *Terraform) map[string]int {
+	v, _ := literal(attr(tf.Block("variable", "lambda_settings"), "default"))
+	if v == cty.NilVal || !v.CanIterateElements() {
+		return nil
+	}
+	out := map[string]int{}
+	for name, s := range v.AsValueMap() {
+		out[name] = intAttr(s, "timeout_seconds")
+	}
+	return out
+}
+
+// checkLambdaVisibility: AWS asks for a visibility timeout of at least 6x the function
+// timeout on an SQS event source, or a message is handed to a second invocation while the
+// first still runs. Each module must also hand its queue's visibility to the precondition.
+func checkLambdaVisibility(tf *Terraform, top contracts.Topology, services []Service, bad func(string, ...any)) {
+	timeouts := LambdaTimeouts(tf)
+	if timeouts == nil {
+		bad("variable lambda_settings has no static default")
+		return
+	}
+	for _, s := range services {
+		timeout, ok := timeouts[s.Name]
+		if !ok {
+			bad("lambda_settings has no %s", s.Name)
+			continue
+		}
+		if q, ok := top.Queue(s.Queue); ok && q.VisibilityTimeoutSeconds < 6*timeout {
+			bad("queue %s: visibility timeout %ds is under 6x the %s Lambda's timeout %ds", q.Name, q.VisibilityTimeoutSeconds, s.Name, timeout)
+		}
+		want := fmt.Sprintf("local.queues[%q].visibility_timeout_seconds", s.Queue)
+		if m := tf.Block("module", s.Name); m != nil && !usesRef(m, "queue_visibility_timeout_seconds", want) {
+			bad("module.%s: queue_visibility_timeout_seconds must be %s", s.Name, want)
+		}
+	}
+}
+
+// checkSnowflakeSecret: the Snowflake credentials go to the loader (load confirmation) and
+// the Soda job only, never to another service module.
+func checkSnowflakeSecret(tf *Terraform, bad func(string, ...any)) {
+	const secret = "aws_secretsmanager_secret.snowflake"
+	for _, b := range tf.Blocks {
+		if b.Type != "module" || len(b.Labels) != 1 || b.Labels[0] == "loader" {
+			continue
+		}
+		for name, a := range b.Body.Attributes {
+			for _, r := range refs(a.Expr) {
+				if strings.HasPrefix(r, secret) {
+					bad("module.%s gets the Snowflake secret (%s); only the loader and the Soda job may", b.Labels[0], name)
+				}
+			}
+		}
+	}
 }
 
 // checkResources: the resources must be built from the locals checked above, with the names
@@ -309,15 +428,17 @@ func checkResources(tf *Terraform, bad func(string, ...any)) {
 	found := false
 	if n != nil {
 		for _, b := range n.Body.Blocks {
-			if b.Type == "dynamic" && slices.Equal(b.Labels, []string{"queue"}) && usesRef(b, "for_each", "local.bucket_notifications") {
-				for _, c := range b.Body.Blocks {
-					found = found || c.Type == "content" && usesRef(c, "filter_prefix", "queue.value.prefix") && usesRef(c, "filter_suffix", "queue.value.suffix")
-				}
+			if b.Type != "dynamic" || len(b.Labels) != 1 || (b.Labels[0] != "queue" && b.Labels[0] != "topic") || !usesRef(b, "for_each", "local.bucket_notifications") {
+				continue
+			}
+			l := b.Labels[0]
+			for _, c := range b.Body.Blocks {
+				found = found || c.Type == "content" && usesRef(c, "filter_prefix", l+".value.prefix") && usesRef(c, "filter_suffix", l+".value.suffix")
 			}
 		}
 	}
 	if !found {
-		bad("aws_s3_bucket_notification.lake: want dynamic \"queue\" over local.bucket_notifications with their prefix and suffix")
+		bad("aws_s3_bucket_notification.lake: want dynamic \"queue\" or \"topic\" over local.bucket_notifications with their prefix and suffix")
 	}
 }
 

@@ -63,10 +63,11 @@ module "lambda" {
     GFN_API_URL            = var.api_url
     GFN_API_KEY_SECRET_ARN = var.api_key_secret_arn
   })
-  queue_arn          = var.queue_arn
-  dlq_arn            = var.dlq_arn
-  kms_key_arn        = var.kms_key_arn
-  policy_json        = data.aws_iam_policy_document.service.json
-  log_retention_days = var.log_retention_days
-  alarm_actions      = var.alarm_actions
+  queue_arn                        = var.queue_arn
+  queue_visibility_timeout_seconds = var.queue_visibility_timeout_seconds
+  dlq_arn                          = var.dlq_arn
+  kms_key_arn                      = var.kms_key_arn
+  policy_json                      = data.aws_iam_policy_document.service.json
+  log_retention_days               = var.log_retention_days
+  alarm_actions                    = var.alarm_actions
 }

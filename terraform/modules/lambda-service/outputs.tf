@@ -12,3 +12,8 @@ output "role_arn" {
   description = "The function's execution role."
   value       = aws_iam_role.this.arn
 }
+
+output "environment" {
+  description = "The function's environment as configured (settings and secret ARNs, never secret values)."
+  value       = var.environment
+}

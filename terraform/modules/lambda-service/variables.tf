@@ -24,7 +24,12 @@ variable "memory_mb" {
 }
 
 variable "timeout_seconds" {
-  description = "Function timeout; keep it below the queue's visibility timeout."
+  description = "Function timeout; at most 1/6 of the queue's visibility timeout."
+  type        = number
+}
+
+variable "queue_visibility_timeout_seconds" {
+  description = "The consumed queue's visibility timeout (checked against timeout_seconds)."
   type        = number
 }
 

@@ -7,3 +7,8 @@ output "role_arn" {
   description = "The function's execution role."
   value       = module.lambda.role_arn
 }
+
+output "environment" {
+  description = "The function's environment (settings and secret ARNs, never secret values)."
+  value       = module.lambda.environment
+}

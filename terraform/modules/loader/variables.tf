@@ -39,6 +39,11 @@ variable "queue_arn" {
   type        = string
 }
 
+variable "queue_visibility_timeout_seconds" {
+  description = "The queue's visibility timeout (at least 6x settings.timeout_seconds)."
+  type        = number
+}
+
 variable "dlq_arn" {
   description = "The service's dead-letter queue."
   type        = string
@@ -63,4 +68,19 @@ variable "alarm_actions" {
   description = "ARNs notified by alarms."
   type        = list(string)
   default     = []
+}
+
+variable "warehouse" {
+  description = "snowflake (confirm Snowpipe's loads) or duckdb (load into /tmp, sandbox only)."
+  type        = string
+}
+
+variable "snowflake_secret_arn" {
+  description = "Secrets Manager secret with the Snowflake credentials (load confirmation)."
+  type        = string
+}
+
+variable "load_confirm_deadline" {
+  description = "GFN_LOAD_CONFIRM_DEADLINE: a file not loaded this long after its creation fails its batch."
+  type        = string
 }

@@ -39,6 +39,11 @@ variable "queue_arn" {
   type        = string
 }
 
+variable "queue_visibility_timeout_seconds" {
+  description = "The queue's visibility timeout (at least 6x settings.timeout_seconds)."
+  type        = number
+}
+
 variable "dlq_arn" {
   description = "The service's dead-letter queue."
   type        = string
@@ -70,7 +75,12 @@ variable "notifications_topic_arn" {
   type        = string
 }
 
-variable "snowflake_secret_arn" {
-  description = "Secrets Manager secret with the Snowflake credentials (load confirmation)."
+variable "watched_dlq_arns" {
+  description = "Every pipeline DLQ the DLQ watch reads."
+  type        = list(string)
+}
+
+variable "dlq_watch_schedule" {
+  description = "EventBridge schedule expression for the DLQ watch."
   type        = string
 }

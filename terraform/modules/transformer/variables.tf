@@ -39,6 +39,11 @@ variable "queue_arn" {
   type        = string
 }
 
+variable "queue_visibility_timeout_seconds" {
+  description = "The queue's visibility timeout (at least 6x settings.timeout_seconds)."
+  type        = number
+}
+
 variable "dlq_arn" {
   description = "The service's dead-letter queue."
   type        = string

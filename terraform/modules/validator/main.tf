@@ -30,20 +30,21 @@ data "aws_iam_policy_document" "service" {
 module "lambda" {
   source = "../lambda-service"
 
-  service             = "validator"
-  function_name       = var.function_name
-  zip_path            = var.zip_path
-  architecture        = var.architecture
-  memory_mb           = var.settings.memory_mb
-  timeout_seconds     = var.settings.timeout_seconds
-  batch_size          = var.settings.batch_size
-  batching_window_s   = var.settings.batching_window_s
-  maximum_concurrency = var.settings.maximum_concurrency
-  environment         = var.environment
-  queue_arn           = var.queue_arn
-  dlq_arn             = var.dlq_arn
-  kms_key_arn         = var.kms_key_arn
-  policy_json         = data.aws_iam_policy_document.service.json
-  log_retention_days  = var.log_retention_days
-  alarm_actions       = var.alarm_actions
+  service                          = "validator"
+  function_name                    = var.function_name
+  zip_path                         = var.zip_path
+  architecture                     = var.architecture
+  memory_mb                        = var.settings.memory_mb
+  timeout_seconds                  = var.settings.timeout_seconds
+  batch_size                       = var.settings.batch_size
+  batching_window_s                = var.settings.batching_window_s
+  maximum_concurrency              = var.settings.maximum_concurrency
+  environment                      = var.environment
+  queue_arn                        = var.queue_arn
+  queue_visibility_timeout_seconds = var.queue_visibility_timeout_seconds
+  dlq_arn                          = var.dlq_arn
+  kms_key_arn                      = var.kms_key_arn
+  policy_json                      = data.aws_iam_policy_document.service.json
+  log_retention_days               = var.log_retention_days
+  alarm_actions                    = var.alarm_actions
 }
