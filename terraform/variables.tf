@@ -140,6 +140,12 @@ variable "run_completed_within_hours" {
   description = "Alarm when no RunCompleted has been seen for this long (the daily schedule plus slack)."
   type        = number
   default     = 26
+
+  # One-hour periods: CloudWatch evaluates at most 7 days of them.
+  validation {
+    condition     = var.run_completed_within_hours >= 1 && var.run_completed_within_hours <= 168
+    error_message = "run_completed_within_hours must be between 1 and 168."
+  }
 }
 
 variable "schedule_expression" {

@@ -191,6 +191,7 @@ run "lambda_service" {
   variables {
     service                          = "validator"
     function_name                    = "gfn-validator"
+    description                      = "plan test"
     zip_path                         = "../dist/validator-lambda.zip"
     architecture                     = "x86_64"
     memory_mb                        = 256
@@ -233,6 +234,7 @@ run "lambda_service_visibility_guard" {
   variables {
     service                          = "validator"
     function_name                    = "gfn-validator"
+    description                      = "plan test"
     zip_path                         = "../dist/validator-lambda.zip"
     architecture                     = "x86_64"
     memory_mb                        = 256

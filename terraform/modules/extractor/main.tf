@@ -52,6 +52,7 @@ module "lambda" {
 
   service             = "extractor"
   function_name       = var.function_name
+  description         = "GFN API -> raw/ JSON; ExtractionRequested from its queue (schedule, gfnctl run); publishes ExtractionPlanned, RawBatchLanded."
   zip_path            = var.zip_path
   architecture        = var.architecture
   memory_mb           = var.settings.memory_mb

@@ -83,6 +83,7 @@ resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_116:SQS-triggered: failed messages go to the queue's redrive DLQ, which a function-level DLQ (async invocations only) would not see.
   #checkov:skip=CKV_AWS_115:Concurrency is capped per event source (scaling_config.maximum_concurrency); reserved concurrency would take capacity from the account's unreserved pool.
   function_name    = var.function_name
+  description      = var.description
   role             = aws_iam_role.this.arn
   runtime          = "provided.al2023"
   handler          = "bootstrap"

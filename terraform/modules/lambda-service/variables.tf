@@ -8,6 +8,11 @@ variable "function_name" {
   type        = string
 }
 
+variable "description" {
+  description = "What the function does in production (shown in the Lambda console)."
+  type        = string
+}
+
 variable "zip_path" {
   description = "Path of the zip `make package SERVICE=<service>` built (holds `bootstrap`)."
   type        = string

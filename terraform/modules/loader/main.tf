@@ -60,6 +60,7 @@ module "lambda" {
 
   service             = "loader"
   function_name       = var.function_name
+  description         = var.warehouse == "snowflake" ? "Load confirmer: for each transformed/ file (SNS gfn-lake-events) asks Snowflake COPY_HISTORY; publishes BatchLoaded, or BatchFailed after GFN_LOAD_CONFIRM_DEADLINE. Snowpipe does the loading." : "Sandbox loader: loads each transformed/ file into a scratch DuckDB in /tmp; publishes BatchLoaded."
   zip_path            = var.zip_path
   architecture        = var.architecture
   memory_mb           = var.settings.memory_mb

@@ -62,6 +62,7 @@ module "lambda" {
 
   service                          = "notifier"
   function_name                    = var.function_name
+  description                      = "Run ledger in metadata/runs/; publishes RunCompleted/RunFailed. On its EventBridge schedule: the DLQ watch (fails the runs of dead-lettered messages)."
   zip_path                         = var.zip_path
   architecture                     = var.architecture
   memory_mb                        = var.settings.memory_mb

@@ -32,6 +32,7 @@ module "lambda" {
 
   service                          = "transformer"
   function_name                    = var.function_name
+  description                      = "staged/ -> transformed/*.parquet (which Snowpipe loads); publishes BatchTransformed."
   zip_path                         = var.zip_path
   architecture                     = var.architecture
   memory_mb                        = var.settings.memory_mb

@@ -32,6 +32,7 @@ module "lambda" {
 
   service                          = "validator"
   function_name                    = var.function_name
+  description                      = "Tier-1 contract: raw/ -> staged/ (valid rows) and failed/ (rejects); publishes BatchValidated or BatchQuarantined."
   zip_path                         = var.zip_path
   architecture                     = var.architecture
   memory_mb                        = var.settings.memory_mb
