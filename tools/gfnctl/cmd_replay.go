@@ -49,7 +49,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("--to: %w", err)
 	}
-	cfg, err := awsconfig.Load(ctx)
+	cfg, err := loadAWS(ctx)
 	if err != nil {
 		return err
 	}

@@ -10,12 +10,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
 	"github.com/gfnpipeline/contracts"
 	"github.com/gfnpipeline/shared/awsconfig"
 	"github.com/gfnpipeline/shared/lake"
 	"github.com/gfnpipeline/shared/messaging"
 	"github.com/gfnpipeline/shared/platform"
 	"github.com/gfnpipeline/shared/telemetry"
+	"github.com/gfnpipeline/tools/gfnctl/dlq"
 	"github.com/gfnpipeline/tools/gfnctl/embedded"
 	"github.com/gfnpipeline/tools/gfnctl/runs"
 )
@@ -32,6 +35,7 @@ func cmdRun(ctx context.Context, args []string) error {
 	wait := fs.Bool("wait", false, "wait for the outcome and print the summary line (always on with --embedded)")
 	timeout := fs.Duration("timeout", 30*time.Minute, "how long to wait for the outcome")
 	untilCompleted := fs.Bool("until-completed", false, "with --wait: wait past a RunFailed for a later RunCompleted (after a DLQ redrive)")
+	pickup := fs.Duration("pickup-timeout", 15*time.Second, "with --wait: fail when nothing receives the request from the extractor queue within this")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -49,7 +53,7 @@ func cmdRun(ctx context.Context, args []string) error {
 	if *emb {
 		return runEmbedded(ctx, *dataDir, req, *timeout)
 	}
-	cfg, err := awsconfig.Load(ctx)
+	cfg, err := loadAWS(ctx)
 	if err != nil {
 		return err
 	}
@@ -74,7 +78,17 @@ func cmdRun(ctx context.Context, args []string) error {
 	if *untilCompleted {
 		opts = append(opts, runs.UntilCompleted())
 	}
-	outcome, err := runs.Wait(waitCtx, lake.NewS3(awsconfig.S3(cfg), top.Bucket), req.RunID, time.Second, opts...)
+	store := lake.NewS3(awsconfig.S3(cfg), top.Bucket)
+	tool := &dlq.Tool{SQS: sqs.NewFromConfig(cfg), Topology: top}
+	queue := top.Name(contracts.QueueExtractor)
+	depth := func(ctx context.Context) (int64, int64, error) {
+		d, err := tool.Depth(ctx, queue)
+		return d.Visible, d.InFlight, err
+	}
+	if err := runs.AwaitPickup(waitCtx, store, req.RunID, queue, depth, *pickup, 500*time.Millisecond); err != nil {
+		return finish(req, nil, err)
+	}
+	outcome, err := runs.Wait(waitCtx, store, req.RunID, time.Second, opts...)
 	return finish(req, outcome, err)
 }
 

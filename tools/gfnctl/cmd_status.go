@@ -41,7 +41,7 @@ func runStatus(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 	} else {
-		cfg, err := awsconfig.Load(ctx)
+		cfg, err := loadAWS(ctx)
 		if err != nil {
 			return err
 		}
