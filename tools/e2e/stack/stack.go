@@ -183,9 +183,10 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	return s, nil
 }
 
-// Env is the environment every process of the stack gets.
-func (s *Stack) Env() []string {
-	env := append(os.Environ(), "AWS_ENDPOINT_URL="+s.Endpoint, "GFN_NAME_PREFIX="+s.opts.Prefix, "SQS_WAIT_SECONDS=2")
+// ExportEnv is what a shell needs for gfnctl to reach the stack: its emulator, names and
+// the emulator's credentials and region when the environment has none.
+func (s *Stack) ExportEnv() []string {
+	env := []string{"AWS_ENDPOINT_URL=" + s.Endpoint, "GFN_NAME_PREFIX=" + s.opts.Prefix}
 	if os.Getenv("AWS_ACCESS_KEY_ID") == "" {
 		env = append(env, "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test")
 	}
@@ -193,6 +194,11 @@ func (s *Stack) Env() []string {
 		env = append(env, "AWS_REGION=us-east-1")
 	}
 	return env
+}
+
+// Env is the environment every process of the stack gets.
+func (s *Stack) Env() []string {
+	return append(append(os.Environ(), s.ExportEnv()...), "SQS_WAIT_SECONDS=2")
 }
 
 // LogPath is where a process's output goes.
