@@ -5,7 +5,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +22,7 @@ import (
 	"github.com/gfnpipeline/shared/telemetry"
 	"github.com/gfnpipeline/tools/gfnctl/dlq"
 	"github.com/gfnpipeline/tools/gfnctl/embedded"
+	"github.com/gfnpipeline/tools/gfnctl/progress"
 	"github.com/gfnpipeline/tools/gfnctl/runs"
 )
 
@@ -88,12 +91,19 @@ func cmdRun(ctx context.Context, args []string) error {
 	if err := runs.AwaitPickup(waitCtx, store, req.RunID, queue, depth, *pickup, 500*time.Millisecond); err != nil {
 		return finish(req, nil, err)
 	}
-	outcome, err := runs.Wait(waitCtx, store, req.RunID, time.Second, opts...)
+	display := progress.New(os.Stderr)
+	outcome, err := runs.Wait(waitCtx, store, req.RunID, time.Second, append(opts, runs.OnProgress(display.Update))...)
+	display.Done()
 	return finish(req, outcome, err)
 }
 
 func runEmbedded(ctx context.Context, dataDir string, req contracts.ExtractionRequested, timeout time.Duration) error {
-	log := telemetry.Default("gfnctl")
+	log, closeLog, err := embeddedLogger(dataDir)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	display := progress.New(os.Stderr)
 	res, err := embedded.Run(ctx, embedded.Options{
 		DataDir:    dataDir,
 		SimDataDir: os.Getenv("GFN_DATA_DIR"),
@@ -101,11 +111,35 @@ func runEmbedded(ctx context.Context, dataDir string, req contracts.ExtractionRe
 		Request:    req,
 		Timeout:    timeout,
 		Logger:     log,
+		Progress:   display.Update,
 	})
+	display.Done()
 	for _, d := range res.DeadLetters {
 		fmt.Fprintf(os.Stderr, "dead letter in %s: %s\n", d.Queue, d.Reason)
 	}
 	return finish(req, res.Outcome, err)
+}
+
+// embeddedLogger keeps the embedded run's log out of the way of its progress and summary:
+// every line goes to a file under the run directory and warnings and errors to stderr too.
+// LOG_LEVEL set means the person asked for the log: it goes to stderr at that level.
+func embeddedLogger(dataDir string) (*slog.Logger, func(), error) {
+	if os.Getenv(platform.EnvLogLevel) != "" {
+		return telemetry.Default("gfnctl"), func() {}, nil
+	}
+	dir := filepath.Join(dataDir, "logs")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, nil, fmt.Errorf("log directory: %w", err)
+	}
+	path := filepath.Join(dir, "run-"+time.Now().UTC().Format("20060102T150405Z")+".log")
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("log file: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "log: %s (LOG_LEVEL=info shows it here)\n", path)
+	toFile := telemetry.NewLogger(f, "gfnctl", "info").Handler()
+	toStderr := telemetry.NewLogger(os.Stderr, "gfnctl", "warn").Handler()
+	return slog.New(slog.NewMultiHandler(toFile, toStderr)), func() { _ = f.Close() }, nil
 }
 
 // finish prints the summary line; a failed or unfinished run is an error (exit 1).

@@ -45,7 +45,13 @@ func Request(ctx context.Context, pub messaging.Publisher, req contracts.Extract
 // WaitOption changes what Wait waits for.
 type WaitOption func(*waitConfig)
 
-type waitConfig struct{ untilCompleted bool }
+type waitConfig struct {
+	untilCompleted bool
+	progress       func(notify.Run)
+}
+
+// OnProgress hands every poll's ledger of the run to fn (a progress display); nil is none.
+func OnProgress(fn func(notify.Run)) WaitOption { return func(c *waitConfig) { c.progress = fn } }
 
 // UntilCompleted makes Wait look past a RunFailed for a later RunCompleted: a failed run
 // completes once its dead-lettered batch is redriven and loaded. When ctx ends first, Wait
@@ -66,6 +72,9 @@ func Wait(ctx context.Context, store lake.Store, runID string, every time.Durati
 		run, err := ledger.Load(ctx, runID)
 		if err != nil {
 			return failed, err
+		}
+		if cfg.progress != nil {
+			cfg.progress(run)
 		}
 		m, err := run.OutcomeMessage()
 		if err != nil {
