@@ -8,8 +8,11 @@ import (
 	"github.com/gfnpipeline/shared/telemetry"
 )
 
-// eventObjectCreated is the event_type of S3 notifications, which carry no envelope.
-const eventObjectCreated = "ObjectCreated"
+// EventObjectCreated is the event_type metrics give S3 notifications, which carry no envelope.
+const EventObjectCreated = "ObjectCreated"
+
+// eventUnknown is the event_type of a delivery that names none (undecodable input).
+const eventUnknown = "unknown"
 
 // Instrument wraps c so every delivery emits handled or failed, dead_lettered and latency_ms
 // for its event type, whatever the runtime; handlers find m in their context.
@@ -18,7 +21,10 @@ func (p Policy) Instrument(c Consumer, m *telemetry.Metrics) Consumer {
 	c.Handle = func(ctx context.Context, d Delivery) error {
 		eventType := d.Attributes[contracts.AttrEventType]
 		if eventType == "" {
-			eventType = eventObjectCreated
+			eventType = c.EventType
+		}
+		if eventType == "" {
+			eventType = eventUnknown
 		}
 		start := time.Now()
 		err := handle(telemetry.WithMetrics(ctx, m), d)

@@ -93,7 +93,7 @@ func TestInstrumentedConsumerOnSQS(t *testing.T) {
 func TestRetriedFailureIsNotDeadLettered(t *testing.T) {
 	var out bytes.Buffer
 	policy := messaging.Policy{}
-	c := policy.Instrument(messaging.Consumer{Queue: "q", Handle: func(context.Context, messaging.Delivery) error { return errors.New("flaky") }},
+	c := policy.Instrument(messaging.Consumer{Queue: "q", EventType: messaging.EventObjectCreated, Handle: func(context.Context, messaging.Delivery) error { return errors.New("flaky") }},
 		telemetry.NewMetrics(&out, "loader"))
 	for attempt := 1; attempt <= contracts.MaxReceiveCount; attempt++ {
 		_ = c.Handle(context.Background(), messaging.Delivery{Attempt: attempt})
