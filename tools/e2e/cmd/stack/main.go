@@ -31,14 +31,17 @@ func run(ctx context.Context) error {
 		return err
 	}
 	dir := flag.String("dir", filepath.Join(root, "data", "stack"), "binaries, logs and the loader's DuckDB file")
+	build := flag.Bool("build", true, "build the binaries into DIR/bin first (false: use what is there)")
 	flag.Parse()
 	data := os.Getenv("GFN_DATA_DIR")
 	if data == "" {
 		data = stack.Recording(root)
 	}
-	fmt.Fprintf(os.Stderr, "stack: building services into %s\n", *dir)
-	if err := stack.Build(ctx, root, *dir); err != nil {
-		return err
+	if *build {
+		fmt.Fprintf(os.Stderr, "stack: building services into %s\n", *dir)
+		if err := stack.Build(ctx, root, *dir); err != nil {
+			return err
+		}
 	}
 	s, err := stack.Start(ctx, stack.Options{Root: root, Dir: *dir, SimDataDir: data, SimFaults: os.Getenv("GFNAPI_SIM_FAULTS"), Prefix: os.Getenv("GFN_NAME_PREFIX")})
 	if err != nil {
