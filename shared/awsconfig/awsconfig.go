@@ -19,8 +19,9 @@ import (
 const DefaultRegion = "us-east-1"
 
 // Load returns the SDK config. Against an emulator (AWS_ENDPOINT_URL set) with no credentials
-// in the environment it uses the emulator's conventional test credentials.
-func Load(ctx context.Context) (aws.Config, error) {
+// in the environment it uses the emulator's conventional test credentials. extra options
+// apply after these.
+func Load(ctx context.Context, extra ...func(*config.LoadOptions) error) (aws.Config, error) {
 	var opts []func(*config.LoadOptions) error
 	if os.Getenv("AWS_REGION") == "" && os.Getenv("AWS_DEFAULT_REGION") == "" {
 		opts = append(opts, config.WithRegion(DefaultRegion))
@@ -28,7 +29,7 @@ func Load(ctx context.Context) (aws.Config, error) {
 	if Emulated() && os.Getenv("AWS_ACCESS_KEY_ID") == "" && os.Getenv("AWS_PROFILE") == "" {
 		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")))
 	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	cfg, err := config.LoadDefaultConfig(ctx, append(opts, extra...)...)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load aws config: %w", err)
 	}

@@ -27,6 +27,8 @@ type Delivery struct {
 type Consumer struct {
 	Queue  string
 	Handle func(ctx context.Context, d Delivery) error
+	// EventType names, in metrics, deliveries without an event_type attribute (S3 notifications).
+	EventType string
 }
 
 // TypedHandler handles one message type.
@@ -74,7 +76,7 @@ func Messages(queue string, handlers ...TypedHandler) Consumer {
 // ObjectCreatedConsumer handles S3 ObjectCreated notifications (the loader's trigger). The
 // first message S3 sends to a newly configured queue is an s3:TestEvent: it is skipped.
 func ObjectCreatedConsumer(queue string, fn func(ctx context.Context, o *lake.ObjectCreated) error) Consumer {
-	return Consumer{Queue: queue, Handle: func(ctx context.Context, d Delivery) error {
+	return Consumer{Queue: queue, EventType: EventObjectCreated, Handle: func(ctx context.Context, d Delivery) error {
 		objs, err := ParseS3Event(d.Body)
 		if err != nil {
 			return err

@@ -51,11 +51,7 @@ func (p Policy) Process(ctx context.Context, c Consumer, d Delivery, s Settler) 
 	if err == nil {
 		return true
 	}
-	maxAttempts := p.MaxAttempts
-	if maxAttempts == 0 {
-		maxAttempts = contracts.MaxReceiveCount
-	}
-	if IsPermanent(err) || d.Attempt >= maxAttempts {
+	if p.deadLetters(err, d.Attempt) {
 		var perm *PermanentError
 		if IsPermanent(err) && !errors.As(err, &perm) {
 			err = Permanent(err)

@@ -259,6 +259,8 @@ type SQSOptions struct {
 	// WaitTimeSeconds is the long-poll wait (max 20).
 	WaitTimeSeconds int32
 	Policy          Policy
+	// Router, when set, configures the router before it runs (e.g. Prometheus metrics).
+	Router func(*message.Router)
 }
 
 // RunSQS consumes the consumers' queues with watermill-aws until ctx ends.
@@ -300,6 +302,9 @@ func RunSQS(ctx context.Context, cfg aws.Config, logger *slog.Logger, opts SQSOp
 	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 30 * time.Second}, wl)
 	if err != nil {
 		return fmt.Errorf("router: %w", err)
+	}
+	if opts.Router != nil {
+		opts.Router(router)
 	}
 	for _, c := range consumers {
 		c := c

@@ -30,6 +30,7 @@ const (
 	EnvConcurrency = "GFN_CONCURRENCY"  // messages handled at once per queue (poller)
 	EnvLogLevel    = "LOG_LEVEL"        // debug, info, warn, error
 	EnvWaitSeconds = "SQS_WAIT_SECONDS" // long-poll wait, default 20
+	EnvMetricsAddr = "GFN_METRICS_ADDR" // poller: serve Prometheus GET /metrics there (host:port)
 )
 
 // Runtimes.
@@ -73,6 +74,7 @@ type Service struct {
 	aws     aws.Config
 	runtime string
 	pub     *messaging.AWSPublisher
+	metrics *telemetry.Metrics
 }
 
 // FromEnv builds the AWS platform for service name.
@@ -94,15 +96,19 @@ func FromEnv(ctx context.Context, name string) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Metrics go to stdout in Embedded Metric Format, logs to stderr: both reach CloudWatch Logs.
+	metrics := telemetry.NewMetrics(os.Stdout, name)
+	telemetry.SetDefaultMetrics(metrics)
 	return &Service{
 		Name:    name,
 		aws:     cfg,
 		runtime: runtime,
 		pub:     pub,
+		metrics: metrics,
 		Deps: Deps{
 			Topology:  top,
 			Store:     lake.NewS3(awsconfig.S3(cfg), top.Bucket),
-			Publisher: pub,
+			Publisher: messaging.InstrumentPublisher(pub, metrics),
 			Logger:    logger,
 			Getenv:    os.Getenv,
 			AWS:       &cfg,
@@ -114,9 +120,13 @@ func FromEnv(ctx context.Context, name string) (*Service, error) {
 func (s *Service) Run(ctx context.Context, app App) error {
 	policy := messaging.Policy{Publisher: s.pub}
 	log := s.Deps.Logger
+	consumers := make([]messaging.Consumer, len(app.Consumers))
+	for i, c := range app.Consumers {
+		consumers[i] = policy.Instrument(c, s.metrics)
+	}
 	if s.runtime == RuntimeLambda {
 		log.Info("starting", "runtime", s.runtime)
-		lambda.StartWithOptions(messaging.LambdaHandler(sqs.NewFromConfig(s.aws), policy, log, app.Consumers...), lambda.WithContext(ctx))
+		lambda.StartWithOptions(messaging.LambdaHandler(sqs.NewFromConfig(s.aws), policy, log, consumers...), lambda.WithContext(ctx))
 		return nil
 	}
 	concurrency, err := IntEnv(os.Getenv, EnvConcurrency, 1)
@@ -131,11 +141,16 @@ func (s *Service) Run(ctx context.Context, app App) error {
 	log.Info("starting", "runtime", s.runtime, "bucket", s.Deps.Topology.Bucket)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if addr := os.Getenv(EnvMetricsAddr); addr != "" {
+		if opts.Router, err = servePrometheus(ctx, addr, s.Name, log); err != nil {
+			return err
+		}
+	}
 	errs := make(chan error, len(app.Background))
 	for _, bg := range app.Background {
 		go func() { errs <- bg(ctx) }()
 	}
-	err = messaging.RunSQS(ctx, s.aws, log, opts, app.Consumers...)
+	err = messaging.RunSQS(ctx, s.aws, log, opts, consumers...)
 	cancel()
 	for range app.Background {
 		if bgErr := <-errs; bgErr != nil && err == nil {

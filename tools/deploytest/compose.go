@@ -148,6 +148,7 @@ func CheckCompose(p *types.Project, top contracts.Topology, services []Service, 
 		"AWS_ENDPOINT_URL": true, "AWS_REGION": true, "AWS_ACCESS_KEY_ID": true, "AWS_SECRET_ACCESS_KEY": true,
 		platform.EnvRuntime: true, platform.EnvBucket: true, platform.EnvNamePrefix: true,
 		platform.EnvConcurrency: true, platform.EnvLogLevel: true, platform.EnvWaitSeconds: true,
+		platform.EnvMetricsAddr: true,
 	}
 	for _, s := range services {
 		svc, ok := p.Services[s.Name]

@@ -25,6 +25,7 @@ import (
 	"github.com/gfnpipeline/shared/lake"
 	"github.com/gfnpipeline/shared/messaging"
 	"github.com/gfnpipeline/shared/messaging/messagingtest"
+	"github.com/gfnpipeline/shared/telemetry/telemetrytest"
 	"github.com/gfnpipeline/tools/e2e/stack"
 )
 
@@ -150,6 +151,36 @@ func TestValidatorBinaryAsLambda(t *testing.T) {
 	}
 	if n := receiveAll(t, client, urls[top.Name(contracts.QueueTransformer)]); n != 1 {
 		t.Fatalf("transformer queue got %d BatchValidated, want 1", n)
+	}
+	assertLambdaMetrics(t, filepath.Join(bin, "validator.log"))
+}
+
+// assertLambdaMetrics: the Lambda runtime emits the poller's EMF metrics: the good record
+// handled with its rows, the undecodable one failed and dead-lettered.
+func assertLambdaMetrics(t *testing.T, logPath string) {
+	t.Helper()
+	f, err := os.Open(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	lines, err := telemetrytest.ScanEMF(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := map[string]float64{}
+	for _, e := range lines {
+		if e.Fields["service"] != "validator" {
+			t.Errorf("service %q", e.Fields["service"])
+		}
+		for k, v := range e.Values {
+			sum[e.Fields["event_type"]+"."+k] += v
+		}
+	}
+	for k, want := range map[string]float64{"RawBatchLanded.handled": 1, "unknown.failed": 1, "unknown.dead_lettered": 1, "BatchValidated.rows_valid": 1} {
+		if sum[k] != want {
+			t.Errorf("%s = %v, want %v (all: %v)", k, sum[k], want, sum)
+		}
 	}
 }
 

@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"golang.org/x/term"
 
-	"github.com/gfnpipeline/shared/awsconfig"
 	"github.com/gfnpipeline/shared/platform"
 	"github.com/gfnpipeline/tools/gfnctl/dlq"
 )
@@ -60,7 +59,7 @@ func runDLQ(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 }
 
 func newDLQTool(ctx context.Context) (*dlq.Tool, error) {
-	cfg, err := awsconfig.Load(ctx)
+	cfg, err := loadAWS(ctx)
 	if err != nil {
 		return nil, err
 	}

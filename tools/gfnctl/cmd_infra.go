@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/gfnpipeline/shared/awsconfig"
 	"github.com/gfnpipeline/shared/infra"
 	"github.com/gfnpipeline/shared/platform"
 )
@@ -15,7 +14,7 @@ func cmdInfra(ctx context.Context, args []string) error {
 	if len(args) != 1 || args[0] != "apply" {
 		return fmt.Errorf("usage: gfnctl infra apply")
 	}
-	cfg, err := awsconfig.Load(ctx)
+	cfg, err := loadAWS(ctx)
 	if err != nil {
 		return err
 	}

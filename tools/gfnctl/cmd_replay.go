@@ -16,6 +16,7 @@ import (
 	"github.com/gfnpipeline/shared/messaging"
 	"github.com/gfnpipeline/shared/platform"
 	"github.com/gfnpipeline/shared/telemetry"
+	"github.com/gfnpipeline/tools/gfnctl/progress"
 	"github.com/gfnpipeline/tools/gfnctl/replay"
 	"github.com/gfnpipeline/tools/gfnctl/runs"
 )
@@ -49,7 +50,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("--to: %w", err)
 	}
-	cfg, err := awsconfig.Load(ctx)
+	cfg, err := loadAWS(ctx)
 	if err != nil {
 		return err
 	}
@@ -89,7 +90,12 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	waitCtx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	outcome, err := runs.Wait(waitCtx, store, *runID, time.Second)
+	display := progress.NewPlain(stderr)
+	if f, ok := stderr.(*os.File); ok {
+		display = progress.New(f)
+	}
+	outcome, err := runs.Wait(waitCtx, store, *runID, time.Second, runs.OnProgress(display.Update))
+	display.Done()
 	if outcome != nil {
 		fmt.Fprintln(stdout, runs.SummaryLine(outcome))
 	}

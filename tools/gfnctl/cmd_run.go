@@ -5,10 +5,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/gfnpipeline/contracts"
 	"github.com/gfnpipeline/shared/awsconfig"
@@ -16,7 +20,9 @@ import (
 	"github.com/gfnpipeline/shared/messaging"
 	"github.com/gfnpipeline/shared/platform"
 	"github.com/gfnpipeline/shared/telemetry"
+	"github.com/gfnpipeline/tools/gfnctl/dlq"
 	"github.com/gfnpipeline/tools/gfnctl/embedded"
+	"github.com/gfnpipeline/tools/gfnctl/progress"
 	"github.com/gfnpipeline/tools/gfnctl/runs"
 )
 
@@ -32,6 +38,7 @@ func cmdRun(ctx context.Context, args []string) error {
 	wait := fs.Bool("wait", false, "wait for the outcome and print the summary line (always on with --embedded)")
 	timeout := fs.Duration("timeout", 30*time.Minute, "how long to wait for the outcome")
 	untilCompleted := fs.Bool("until-completed", false, "with --wait: wait past a RunFailed for a later RunCompleted (after a DLQ redrive)")
+	pickup := fs.Duration("pickup-timeout", 15*time.Second, "with --wait: fail when nothing receives the request from the extractor queue within this")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -49,7 +56,7 @@ func cmdRun(ctx context.Context, args []string) error {
 	if *emb {
 		return runEmbedded(ctx, *dataDir, req, *timeout)
 	}
-	cfg, err := awsconfig.Load(ctx)
+	cfg, err := loadAWS(ctx)
 	if err != nil {
 		return err
 	}
@@ -74,12 +81,29 @@ func cmdRun(ctx context.Context, args []string) error {
 	if *untilCompleted {
 		opts = append(opts, runs.UntilCompleted())
 	}
-	outcome, err := runs.Wait(waitCtx, lake.NewS3(awsconfig.S3(cfg), top.Bucket), req.RunID, time.Second, opts...)
+	store := lake.NewS3(awsconfig.S3(cfg), top.Bucket)
+	tool := &dlq.Tool{SQS: sqs.NewFromConfig(cfg), Topology: top}
+	queue := top.Name(contracts.QueueExtractor)
+	depth := func(ctx context.Context) (int64, int64, error) {
+		d, err := tool.Depth(ctx, queue)
+		return d.Visible, d.InFlight, err
+	}
+	if err := runs.AwaitPickup(waitCtx, store, req.RunID, queue, depth, *pickup, 500*time.Millisecond); err != nil {
+		return finish(req, nil, err)
+	}
+	display := progress.New(os.Stderr)
+	outcome, err := runs.Wait(waitCtx, store, req.RunID, time.Second, append(opts, runs.OnProgress(display.Update))...)
+	display.Done()
 	return finish(req, outcome, err)
 }
 
 func runEmbedded(ctx context.Context, dataDir string, req contracts.ExtractionRequested, timeout time.Duration) error {
-	log := telemetry.Default("gfnctl")
+	log, closeLog, err := embeddedLogger(dataDir)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	display := progress.New(os.Stderr)
 	res, err := embedded.Run(ctx, embedded.Options{
 		DataDir:    dataDir,
 		SimDataDir: os.Getenv("GFN_DATA_DIR"),
@@ -87,11 +111,35 @@ func runEmbedded(ctx context.Context, dataDir string, req contracts.ExtractionRe
 		Request:    req,
 		Timeout:    timeout,
 		Logger:     log,
+		Progress:   display.Update,
 	})
+	display.Done()
 	for _, d := range res.DeadLetters {
 		fmt.Fprintf(os.Stderr, "dead letter in %s: %s\n", d.Queue, d.Reason)
 	}
 	return finish(req, res.Outcome, err)
+}
+
+// embeddedLogger keeps the embedded run's log out of the way of its progress and summary:
+// every line goes to a file under the run directory and warnings and errors to stderr too.
+// LOG_LEVEL set means the person asked for the log: it goes to stderr at that level.
+func embeddedLogger(dataDir string) (*slog.Logger, func(), error) {
+	if os.Getenv(platform.EnvLogLevel) != "" {
+		return telemetry.Default("gfnctl"), func() {}, nil
+	}
+	dir := filepath.Join(dataDir, "logs")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, nil, fmt.Errorf("log directory: %w", err)
+	}
+	path := filepath.Join(dir, "run-"+time.Now().UTC().Format("20060102T150405Z")+".log")
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("log file: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "log: %s (LOG_LEVEL=info shows it here)\n", path)
+	toFile := telemetry.NewLogger(f, "gfnctl", "info").Handler()
+	toStderr := telemetry.NewLogger(os.Stderr, "gfnctl", "warn").Handler()
+	return slog.New(slog.NewMultiHandler(toFile, toStderr)), func() { _ = f.Close() }, nil
 }
 
 // finish prints the summary line; a failed or unfinished run is an error (exit 1).

@@ -41,7 +41,7 @@ func runStatus(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 	} else {
-		cfg, err := awsconfig.Load(ctx)
+		cfg, err := loadAWS(ctx)
 		if err != nil {
 			return err
 		}
@@ -52,7 +52,7 @@ func runStatus(ctx context.Context, args []string, stdout io.Writer) error {
 	runID := ""
 	if len(pos) == 1 {
 		runID = pos[0]
-	} else if runID, err = status.Newest(ctx, store); err != nil {
+	} else if runID, err = status.Newest(ctx, store); err != nil && (tool == nil || !errors.Is(err, status.ErrNoRuns)) {
 		return err
 	}
 	rep, err := status.Gather(ctx, store, tool, runID)

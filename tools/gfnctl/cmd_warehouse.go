@@ -67,7 +67,7 @@ func cmdLoad(ctx context.Context, args []string) error {
 		}
 		store = d
 	} else {
-		cfg, err := awsconfig.Load(ctx)
+		cfg, err := loadAWS(ctx)
 		if err != nil {
 			return err
 		}

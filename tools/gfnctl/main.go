@@ -5,10 +5,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"sort"
 	"syscall"
+
+	"github.com/gfnpipeline/shared/telemetry"
 )
 
 type command struct {
@@ -29,6 +32,8 @@ var commands = map[string]command{
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// Every command logs JSON (LOG_LEVEL), as the services do.
+	slog.SetDefault(telemetry.Default("gfnctl"))
 	if len(os.Args) < 2 || commands[os.Args[1]].run == nil {
 		usage()
 		os.Exit(2)

@@ -28,6 +28,7 @@ import (
 	"github.com/gfnpipeline/contracts"
 	"github.com/gfnpipeline/shared/awstest"
 	"github.com/gfnpipeline/shared/messaging"
+	"github.com/gfnpipeline/shared/telemetry/telemetrytest"
 )
 
 // Services are the pipeline's deployable services, in start order.
@@ -71,8 +72,10 @@ type Stack struct {
 	Endpoint  string
 	SimURL    string
 	StatusURL string
-	bin       string
-	stopMoto  func()
+	// MetricsURLs are the services' Prometheus endpoints, by service.
+	MetricsURLs map[string]string
+	bin         string
+	stopMoto    func()
 
 	mu    sync.Mutex
 	procs map[string]*proc
@@ -117,7 +120,7 @@ func Build(ctx context.Context, root, dir string) error {
 // Start builds nothing: call Build first. It starts the emulator if needed, the simulator,
 // applies the topology with gfnctl, and starts every service.
 func Start(ctx context.Context, opts Options) (*Stack, error) {
-	s := &Stack{opts: opts, bin: filepath.Join(opts.Dir, "bin"), procs: map[string]*proc{}}
+	s := &Stack{opts: opts, bin: filepath.Join(opts.Dir, "bin"), procs: map[string]*proc{}, MetricsURLs: map[string]string{}}
 	if err := os.MkdirAll(filepath.Join(opts.Dir, "logs"), 0o755); err != nil {
 		return nil, err
 	}
@@ -160,8 +163,14 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		key = simKey
 	}
 	for _, svc := range Services {
+		metricsAddr, err := freeAddr()
+		if err != nil {
+			s.Stop()
+			return nil, err
+		}
+		s.MetricsURLs[svc] = "http://" + metricsAddr + "/metrics"
 		env := append([]string{"GFN_API_URL=" + s.SimURL + "/v1", "GFN_API_KEY=" + key,
-			"DUCKDB_PATH=" + filepath.Join(opts.Dir, "gfn.duckdb"), "GFN_STATUS_ADDR=" + statusAddr}, opts.Env...)
+			"DUCKDB_PATH=" + filepath.Join(opts.Dir, "gfn.duckdb"), "GFN_STATUS_ADDR=" + statusAddr, "GFN_METRICS_ADDR=" + metricsAddr}, opts.Env...)
 		if err := s.start(svc, env); err != nil {
 			s.Stop()
 			return nil, err
@@ -174,9 +183,10 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	return s, nil
 }
 
-// Env is the environment every process of the stack gets.
-func (s *Stack) Env() []string {
-	env := append(os.Environ(), "AWS_ENDPOINT_URL="+s.Endpoint, "GFN_NAME_PREFIX="+s.opts.Prefix, "SQS_WAIT_SECONDS=2")
+// ExportEnv is what a shell needs for gfnctl to reach the stack: its emulator, names and
+// the emulator's credentials and region when the environment has none.
+func (s *Stack) ExportEnv() []string {
+	env := []string{"AWS_ENDPOINT_URL=" + s.Endpoint, "GFN_NAME_PREFIX=" + s.opts.Prefix}
 	if os.Getenv("AWS_ACCESS_KEY_ID") == "" {
 		env = append(env, "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test")
 	}
@@ -184,6 +194,11 @@ func (s *Stack) Env() []string {
 		env = append(env, "AWS_REGION=us-east-1")
 	}
 	return env
+}
+
+// Env is the environment every process of the stack gets.
+func (s *Stack) Env() []string {
+	return append(append(os.Environ(), s.ExportEnv()...), "SQS_WAIT_SECONDS=2")
 }
 
 // LogPath is where a process's output goes.
@@ -361,6 +376,16 @@ func (s *Stack) DLQDepths(ctx context.Context) (map[string]int, error) {
 		out[name] = n + m
 	}
 	return out, nil
+}
+
+// EMF returns the Embedded Metric Format lines in service's log, each validated.
+func (s *Stack) EMF(service string) ([]*telemetrytest.EMF, error) {
+	f, err := os.Open(s.LogPath(service))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return telemetrytest.ScanEMF(f)
 }
 
 // Recording is the shared GFN API recording beside the repository, or "" when absent.

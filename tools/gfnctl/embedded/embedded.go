@@ -18,6 +18,7 @@ import (
 	"github.com/gfnpipeline/contracts"
 	extractor "github.com/gfnpipeline/services/extractor/service"
 	loader "github.com/gfnpipeline/services/loader/service"
+	"github.com/gfnpipeline/services/notifier/notify"
 	notifier "github.com/gfnpipeline/services/notifier/service"
 	transformer "github.com/gfnpipeline/services/transformer/service"
 	validator "github.com/gfnpipeline/services/validator/service"
@@ -39,6 +40,8 @@ type Options struct {
 	Request contracts.ExtractionRequested
 	Timeout time.Duration
 	Logger  *slog.Logger
+	// Progress, when set, sees the run's ledger as the run goes (gfnctl's progress line).
+	Progress func(notify.Run)
 }
 
 // Result of an embedded run.
@@ -135,7 +138,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	log.Info("run requested", "run_id", req.RunID, "mode", req.Mode)
 	waitCtx, cancelWait := context.WithTimeout(ctx, opts.Timeout)
 	defer cancelWait()
-	res.Outcome, err = runs.Wait(waitCtx, store, req.RunID, 100*time.Millisecond)
+	res.Outcome, err = runs.Wait(waitCtx, store, req.RunID, 100*time.Millisecond, runs.OnProgress(opts.Progress))
 	res.DeadLetters = bus.DeadLetters()
 	if err != nil {
 		return res, err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
@@ -44,7 +45,13 @@ func Request(ctx context.Context, pub messaging.Publisher, req contracts.Extract
 // WaitOption changes what Wait waits for.
 type WaitOption func(*waitConfig)
 
-type waitConfig struct{ untilCompleted bool }
+type waitConfig struct {
+	untilCompleted bool
+	progress       func(notify.Run)
+}
+
+// OnProgress hands every poll's ledger of the run to fn (a progress display); nil is none.
+func OnProgress(fn func(notify.Run)) WaitOption { return func(c *waitConfig) { c.progress = fn } }
 
 // UntilCompleted makes Wait look past a RunFailed for a later RunCompleted: a failed run
 // completes once its dead-lettered batch is redriven and loaded. When ctx ends first, Wait
@@ -65,6 +72,9 @@ func Wait(ctx context.Context, store lake.Store, runID string, every time.Durati
 		run, err := ledger.Load(ctx, runID)
 		if err != nil {
 			return failed, err
+		}
+		if cfg.progress != nil {
+			cfg.progress(run)
 		}
 		m, err := run.OutcomeMessage()
 		if err != nil {
@@ -97,4 +107,44 @@ func SummaryLine(outcome contracts.Message) string {
 	}
 	return fmt.Sprintf("run=%s status=%s batches=%d rows_in=%d rows_loaded=%d rejected=%d seconds=%.1f",
 		outcome.Run(), status, s.Batches, s.RowsIn, s.RowsLoaded, s.Rejected, s.DurationSec)
+}
+
+// ErrNoConsumer: a requested run's command sat in its queue with nobody receiving it.
+var ErrNoConsumer = errors.New("no consumer")
+
+// Depth reports a queue's waiting (visible) and received (in-flight) messages.
+type Depth func(ctx context.Context) (visible, inFlight int64, err error)
+
+// AwaitPickup waits until a consumer has taken runID's request: the ledger has the run, or
+// the queue holds nothing waiting. When `within` passes with messages waiting and none in
+// flight, nothing consumes the queue: ErrNoConsumer, within seconds rather than at the run's
+// timeout. A queue with messages in flight has a (busy) consumer, and the wait goes on.
+func AwaitPickup(ctx context.Context, store lake.Store, runID, queue string, depth Depth, within, every time.Duration) error {
+	ledger := notify.NewLedger(store)
+	deadline := time.Now().Add(within)
+	for {
+		run, err := ledger.Load(ctx, runID)
+		if err != nil {
+			return err
+		}
+		if run.Plan != nil || len(run.Batches) > 0 {
+			return nil
+		}
+		visible, inFlight, err := depth(ctx)
+		if err != nil {
+			return err
+		}
+		if visible == 0 || inFlight > 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w: the request for run %s was not received from %s within %s (%d messages waiting, none in flight); "+
+				"is the extractor running? (`make stack` runs every service)", ErrNoConsumer, runID, queue, within, visible)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(every):
+		}
+	}
 }

@@ -24,7 +24,9 @@ var ErrNoRuns = errors.New("no runs in the ledger")
 
 // Run statuses.
 const (
-	StatusRunning   = "running"
+	StatusRunning = "running"
+	// StatusPending: no stage has reported for the run yet (its request may still be queued).
+	StatusPending   = "pending"
 	StatusCompleted = "completed"
 	StatusFailed    = "failed"
 )
@@ -61,6 +63,15 @@ type LastError struct {
 	At      *time.Time `json:"at,omitempty"`
 }
 
+// Stage is one service's share of the run: batches it handled (passed on or settled) and
+// batches it gave up on, with the newest reason.
+type Stage struct {
+	Name      string `json:"name"`
+	Handled   int    `json:"handled"`
+	Failed    int    `json:"failed"`
+	LastError string `json:"last_error,omitempty"`
+}
+
 // Report is `gfnctl status`.
 type Report struct {
 	RunID       string                `json:"run_id"`
@@ -68,6 +79,7 @@ type Report struct {
 	Summary     *contracts.RunSummary `json:"summary,omitempty"`
 	FailedBatch string                `json:"failed_batch,omitempty"`
 	Reason      string                `json:"reason,omitempty"`
+	Stages      []Stage               `json:"stages"`
 	Batches     []Batch               `json:"batches"`
 	Queues      []Queue               `json:"queues"`
 	LastError   *LastError            `json:"last_error,omitempty"`
@@ -103,15 +115,23 @@ func Newest(ctx context.Context, store lake.Store) (string, error) {
 }
 
 // Gather builds the report of runID from the ledger in store and the queues tool sees (nil
-// for the embedded run's lake, which has no queues).
+// for the embedded run's lake, which has no queues). A run no stage has reported on yet (or
+// runID "" when the ledger is empty) is pending: its queues still tell where its request is.
 func Gather(ctx context.Context, store lake.Store, tool *dlq.Tool, runID string) (Report, error) {
 	rep := Report{RunID: runID, Status: StatusRunning}
-	run, err := notify.NewLedger(store).Load(ctx, runID)
-	if err != nil {
-		return rep, err
+	run := notify.Run{RunID: runID}
+	if runID != "" {
+		var err error
+		if run, err = notify.NewLedger(store).Load(ctx, runID); err != nil {
+			return rep, err
+		}
 	}
 	if run.Plan == nil && len(run.Batches) == 0 {
-		return rep, fmt.Errorf("run %s: %w", runID, ErrNoRuns)
+		if tool == nil {
+			return rep, fmt.Errorf("run %s: %w", runID, ErrNoRuns)
+		}
+		rep.Status = StatusPending
+		return rep, gatherQueues(ctx, tool, &rep)
 	}
 	switch o, err := run.OutcomeMessage(); {
 	case err != nil:
@@ -138,24 +158,72 @@ func Gather(ctx context.Context, store lake.Store, tool *dlq.Tool, runID string)
 			rep.LastError = &LastError{Source: "ledger", RunID: runID, BatchID: b.BatchID, Error: failure}
 		}
 	}
+	rep.Stages = stages(run.SortedBatches())
 	if tool == nil {
 		return rep, nil
 	}
+	return rep, gatherQueues(ctx, tool, &rep)
+}
+
+// gatherQueues adds every queue's depth and, when the ledger named no error, the newest
+// dead-lettered message's reason.
+func gatherQueues(ctx context.Context, tool *dlq.Tool, rep *Report) error {
 	for _, q := range tool.Topology.Queues {
 		for _, name := range []string{q.Name, q.DLQ()} {
 			d, err := tool.Depth(ctx, name)
 			if err != nil {
-				return rep, err
+				return err
 			}
 			rep.Queues = append(rep.Queues, Queue{Name: name, DLQ: name == q.DLQ(), Depth: d})
 		}
 	}
 	if rep.LastError == nil {
+		var err error
 		if rep.LastError, err = newestDLQError(ctx, tool, rep.Queues); err != nil {
-			return rep, err
+			return err
 		}
 	}
-	return rep, nil
+	return nil
+}
+
+// stageOutputs are, per service, the events that show it handled a batch; the validator's
+// quarantine is handled and failed both (the batch stops there).
+var stageOutputs = []struct {
+	name   string
+	events []string
+}{
+	{"extractor", []string{"RawBatchLanded"}},
+	{"validator", []string{"BatchValidated", "BatchQuarantined"}},
+	{"transformer", []string{"BatchTransformed"}},
+	{"loader", []string{"BatchLoaded"}},
+}
+
+// stages counts each service's handled and failed batches from the ledger.
+func stages(batches []*notify.BatchState) []Stage {
+	out := make([]Stage, len(stageOutputs))
+	for i, so := range stageOutputs {
+		out[i].Name = so.name
+		for _, b := range batches {
+			for _, ev := range so.events {
+				if b.Has(ev) {
+					out[i].Handled++
+					break
+				}
+			}
+			var q contracts.BatchQuarantined
+			if so.name == "validator" && decode(b, &q) {
+				out[i].Failed++
+				out[i].LastError = "quarantined: " + q.Reason
+			}
+			// BatchFailed names the queue that gave up (prefixed in a named stack).
+			var f contracts.BatchFailed
+			if decode(b, &f) && strings.HasSuffix(f.Stage, "gfn-"+so.name) {
+				out[i].Failed++
+				out[i].LastError = f.Reason
+			}
+		}
+	}
+	return out
 }
 
 // dlqSample bounds how many messages of one DLQ are read for the newest error.
@@ -227,7 +295,11 @@ func decode(b *notify.BatchState, m contracts.Message) bool {
 
 // WriteTable prints the report for a person.
 func (r Report) WriteTable(w io.Writer) error {
-	fmt.Fprintf(w, "run %s: %s", r.RunID, r.Status)
+	if r.RunID == "" {
+		fmt.Fprint(w, "no runs in the ledger yet")
+	} else {
+		fmt.Fprintf(w, "run %s: %s", r.RunID, r.Status)
+	}
 	if s := r.Summary; s != nil {
 		fmt.Fprintf(w, " (batches %d, rows in %d, rows loaded %d, rejected %d, %.1f s)", s.Batches, s.RowsIn, s.RowsLoaded, s.Rejected, s.DurationSec)
 	}
@@ -235,22 +307,42 @@ func (r Report) WriteTable(w io.Writer) error {
 	if r.FailedBatch != "" || r.Reason != "" {
 		fmt.Fprintf(w, "failed at batch %s: %s\n", r.FailedBatch, r.Reason)
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "BATCH\tYEAR\tPLANNED\tLANDED\tVALIDATED\tTRANSFORMED\tLOADED\tREJECTED\t")
-	for _, b := range r.Batches {
-		planned := "no"
-		if b.Planned {
-			planned = "yes"
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", b.BatchID, b.Year, planned, count(b.Landed), count(b.Validated), count(b.Transformed), count(b.Loaded), count(b.Rejected))
+	if r.Status == StatusPending && r.RunID != "" {
+		fmt.Fprintln(w, "no stage has reported on this run yet; the queues below show where its request waits")
 	}
-	if err := tw.Flush(); err != nil {
-		return err
+	if len(r.Stages) > 0 {
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "STAGE\tHANDLED\tFAILED\tLAST ERROR")
+		for _, s := range r.Stages {
+			last := s.LastError
+			if last == "" {
+				last = "-"
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", s.Name, s.Handled, s.Failed, last)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintln(w)
+	}
+	if len(r.Batches) > 0 {
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "BATCH\tYEAR\tPLANNED\tLANDED\tVALIDATED\tTRANSFORMED\tLOADED\tREJECTED\t")
+		for _, b := range r.Batches {
+			planned := "no"
+			if b.Planned {
+				planned = "yes"
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", b.BatchID, b.Year, planned, count(b.Landed), count(b.Validated), count(b.Transformed), count(b.Loaded), count(b.Rejected))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
 	}
 	// An embedded run's lake has no queues to show.
 	if len(r.Queues) > 0 {
 		fmt.Fprintln(w)
-		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "QUEUE\tVISIBLE\tIN FLIGHT\tDELAYED")
 		queues := append([]Queue(nil), r.Queues...)
 		sort.SliceStable(queues, func(i, j int) bool { return !queues[i].DLQ && queues[j].DLQ })

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -68,11 +69,19 @@ func TestGather(t *testing.T) {
 	if b6.Year != 2006 || b6.Landed != nil || !strings.Contains(b6.Failure, "gfn-extractor gave up") {
 		t.Fatalf("ef-2006: %+v", b6)
 	}
+	wantStages := []status.Stage{
+		{Name: "extractor", Handled: 1, Failed: 1, LastError: "failed 4 deliveries: GET /data/all/2006: 500"},
+		{Name: "validator", Handled: 1}, {Name: "transformer", Handled: 1}, {Name: "loader", Handled: 1},
+	}
+	if fmt.Sprint(rep.Stages) != fmt.Sprint(wantStages) {
+		t.Fatalf("stages %+v, want %+v", rep.Stages, wantStages)
+	}
 	if e := rep.LastError; e == nil || e.Source != "ledger" || e.BatchID != "ef-2006" {
 		t.Fatalf("last error: %+v", e)
 	}
 	var table bytes.Buffer
-	if err := rep.WriteTable(&table); err != nil || !strings.Contains(table.String(), "run run-b: running") || !strings.Contains(table.String(), "last error (ledger, batch ef-2006)") {
+	if err := rep.WriteTable(&table); err != nil || !strings.Contains(table.String(), "run run-b: running") || !strings.Contains(table.String(), "last error (ledger, batch ef-2006)") ||
+		!strings.Contains(table.String(), "extractor    1        1       failed 4 deliveries") {
 		t.Fatalf("table (%v):\n%s", err, table.String())
 	}
 
@@ -102,7 +111,12 @@ func TestGather(t *testing.T) {
 			t.Fatalf("loader DLQ depth: %+v", q)
 		}
 	}
-	if _, err := status.Gather(ctx, store, tool, "run-none"); !errors.Is(err, status.ErrNoRuns) {
-		t.Fatalf("unknown run: %v", err)
+	// A run no stage reported on yet is pending, with its queues; nothing to show without them.
+	pending, err := status.Gather(ctx, store, tool, "run-none")
+	if err != nil || pending.Status != status.StatusPending || len(pending.Queues) != 2*len(top.Queues) || len(pending.Batches) != 0 {
+		t.Fatalf("run not in the ledger: %+v %v", pending, err)
+	}
+	if _, err := status.Gather(ctx, store, nil, "run-none"); !errors.Is(err, status.ErrNoRuns) {
+		t.Fatalf("unknown run without queues: %v", err)
 	}
 }

@@ -60,6 +60,14 @@ func run(ctx context.Context) error {
 			}
 		}
 	}
+	for _, svc := range stack.Services {
+		lines, err := s.EMF(svc)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "e2e: %s metrics: %v\n", svc, err)
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "e2e: %s emitted %d EMF metric lines\n", svc, len(lines))
+	}
 	if runErr != nil {
 		fmt.Fprint(os.Stderr, s.Logs(3000))
 	}
