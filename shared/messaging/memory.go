@@ -77,13 +77,16 @@ func (p memoryPublisher) Publish(ctx context.Context, msgs ...contracts.Message)
 	return nil
 }
 
-// NotifyObjectCreated delivers an S3-style ObjectCreated notification to the queues the
-// topology's bucket notifications name for the key.
+// NotifyObjectCreated delivers an S3-style ObjectCreated notification to the queues
+// subscribed to the topic the topology's bucket notifications name for the key.
 func (m *Memory) NotifyObjectCreated(_ context.Context, o lake.ObjectCreated) error {
 	for _, n := range m.topology.Notifications {
-		if strings.HasPrefix(o.Key, n.Prefix) && strings.HasSuffix(o.Key, n.Suffix) {
-			if err := m.pubsub.Publish(n.Queue, message.NewMessage(watermill.NewUUID(), S3EventBody(o))); err != nil {
-				return fmt.Errorf("notify %s of %s: %w", n.Queue, o.Key, err)
+		if !strings.HasPrefix(o.Key, n.Prefix) || !strings.HasSuffix(o.Key, n.Suffix) {
+			continue
+		}
+		for _, q := range m.topology.SubscribersOf(n.Topic, "") {
+			if err := m.pubsub.Publish(q, message.NewMessage(watermill.NewUUID(), S3EventBody(o))); err != nil {
+				return fmt.Errorf("notify %s of %s: %w", q, o.Key, err)
 			}
 		}
 	}

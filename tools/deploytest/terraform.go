@@ -253,10 +253,14 @@ func CheckTerraform(tf *Terraform, top contracts.Topology, services []Service) [
 	if v, ok := local("bucket_notifications"); ok {
 		var got, want []string
 		for _, n := range v.AsValueSlice() {
-			got = append(got, n.GetAttr("prefix").AsString()+"*"+n.GetAttr("suffix").AsString()+" -> "+n.GetAttr("queue").AsString())
+			target := "(no topic)"
+			if n.Type().IsObjectType() && n.Type().HasAttribute("topic") {
+				target = n.GetAttr("topic").AsString()
+			}
+			got = append(got, n.GetAttr("prefix").AsString()+"*"+n.GetAttr("suffix").AsString()+" -> "+target)
 		}
 		for _, n := range top.Notifications {
-			want = append(want, n.Prefix+"*"+n.Suffix+" -> "+n.Queue)
+			want = append(want, n.Prefix+"*"+n.Suffix+" -> "+n.Topic)
 		}
 		if !sameSet(got, want) {
 			bad("bucket notifications %v, topology has %v", got, want)
