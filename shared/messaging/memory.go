@@ -150,6 +150,17 @@ func (s memorySettler) Retry(_ context.Context, d Delivery, after time.Duration)
 	return true, nil
 }
 
+// Defer re-publishes a copy after the delay without counting an attempt.
+func (s memorySettler) Defer(_ context.Context, d Delivery, after time.Duration) error {
+	again := s.msg.Copy()
+	time.AfterFunc(after, func() {
+		if err := s.bus.pubsub.Publish(d.Queue, again); err != nil {
+			s.bus.logger.Error("re-publish deferred message", "queue", d.Queue, "error", err.Error())
+		}
+	})
+	return nil
+}
+
 func (s memorySettler) DeadLetter(_ context.Context, d Delivery, reason string) error {
 	s.bus.mu.Lock()
 	defer s.bus.mu.Unlock()
