@@ -205,10 +205,13 @@ func ptr[T any](v T) *T { return &v }
 // DB exposes the connection for reports.
 func (s *Snowflake) DB() *sql.DB { return s.db }
 
+// TaskMerges are the task's two MERGEs from the stream.
+func TaskMerges() []string { return []string{mergeSQL(RawStream), countriesMergeSQL(RawStream)} }
+
 // mergeTransaction is the task body: both MERGEs read the same stream offset, which
 // advances when the transaction commits.
 func mergeTransaction() []string {
-	return []string{"BEGIN TRANSACTION", mergeSQL(RawStream), countriesMergeSQL(RawStream), "COMMIT"}
+	return append(append([]string{"BEGIN TRANSACTION"}, TaskMerges()...), "COMMIT")
 }
 
 // TablesSQL is the schemas, tables and views: what Migrate creates besides the stream and
