@@ -2,87 +2,13 @@ package snowpipe
 
 import (
 	"context"
-	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
-	"syscall"
-	"time"
 
 	"github.com/gfnpipeline/shared/warehouse"
+	"github.com/gfnpipeline/tools/e2e/fakesnow"
 )
-
-// FakesnowPython is the interpreter of `make venv-fakesnow` (GFN_FAKESNOW_PYTHON overrides).
-func FakesnowPython(root string) (string, error) {
-	py := os.Getenv("GFN_FAKESNOW_PYTHON")
-	if py == "" {
-		py = filepath.Join(root, ".venv-fakesnow", "bin", "python")
-	}
-	if _, err := os.Stat(py); err != nil {
-		return "", fmt.Errorf("fakesnow's python not found at %s (run `make venv-fakesnow`): %w", py, err)
-	}
-	return py, nil
-}
-
-// StartFakesnow runs fakesnow's Snowflake server on a free port, logging to logPath.
-func StartFakesnow(ctx context.Context, python, logPath string) (port int, stop func(), err error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, nil, err
-	}
-	port = ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	logf, err := os.Create(logPath)
-	if err != nil {
-		return 0, nil, err
-	}
-	cmd := exec.Command(python, "-m", "fakesnow", "-s", "-p", strconv.Itoa(port))
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return 0, nil, fmt.Errorf("start fakesnow: %w", err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); logf.Close(); close(exited) }()
-	stop = func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
-	}
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); {
-		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-			c.Close()
-			return port, stop, nil
-		}
-		select {
-		case <-exited:
-			return 0, nil, fmt.Errorf("fakesnow exited at start (see %s)", logPath)
-		case <-ctx.Done():
-			stop()
-			return 0, nil, ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-	stop()
-	return 0, nil, fmt.Errorf("fakesnow did not listen on %d within 60s (see %s)", port, logPath)
-}
-
-// Env is the SNOWFLAKE_* settings that point the Snowflake driver at fakesnow on port.
-func Env(port int) []string {
-	return []string{"SNOWFLAKE_ACCOUNT=fakesnow", "SNOWFLAKE_USER=gfn", "SNOWFLAKE_PASSWORD=fake",
-		"SNOWFLAKE_DATABASE=" + Database, "SNOWFLAKE_WAREHOUSE=load_wh", "SNOWFLAKE_HOST=127.0.0.1",
-		"SNOWFLAKE_PORT=" + strconv.Itoa(port), "SNOWFLAKE_PROTOCOL=http"}
-}
 
 // Open connects the Snowflake driver to fakesnow on port.
 func Open(ctx context.Context, port int) (*warehouse.Snowflake, error) {
 	return warehouse.OpenSnowflake(ctx, warehouse.SnowflakeConfig{Account: "fakesnow", User: "gfn", Password: "fake",
-		Database: Database, Warehouse: "load_wh", Host: "127.0.0.1", Port: port, Protocol: "http"})
+		Database: fakesnow.Database, Warehouse: "load_wh", Host: "127.0.0.1", Port: port, Protocol: "http"})
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gfnpipeline/shared/warehouse"
+	"github.com/gfnpipeline/tools/e2e/fakesnow"
 )
 
 // Substitution is a production statement fakesnow 0.12.1 cannot run and what ran instead.
@@ -41,12 +42,9 @@ var Substitutions = []Substitution{
 		"nothing: the stuck-load report says the pipe status is unavailable"},
 }
 
-// Database is the fakesnow database the stack uses.
-const Database = "gfn"
-
 // Setup creates the database, the shared tables and views, and the stream's stand-in table.
 func Setup(ctx context.Context, db *sql.DB) error {
-	stmts := append([]string{"CREATE DATABASE IF NOT EXISTS " + Database, "USE DATABASE " + Database}, warehouse.TablesSQL()...)
+	stmts := append([]string{"CREATE DATABASE IF NOT EXISTS " + fakesnow.Database, "USE DATABASE " + fakesnow.Database}, warehouse.TablesSQL()...)
 	stmts = append(stmts, "CREATE TABLE IF NOT EXISTS "+warehouse.RawStream+" AS SELECT * FROM "+warehouse.RawTable+" LIMIT 0")
 	for _, q := range stmts {
 		if _, err := db.ExecContext(ctx, q); err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gfnpipeline/shared/warehouse/whtest"
+	"github.com/gfnpipeline/tools/e2e/fakesnow"
 )
 
 // The stand-in over fakesnow's server: a recorded year's Parquet goes through PUT, COPY INTO
@@ -16,12 +17,12 @@ import (
 // COPY of the same file is skipped as Snowpipe skips a loaded file.
 func TestStandInLoadsAndReportsTheLoad(t *testing.T) {
 	ctx := context.Background()
-	py, err := FakesnowPython(whtest.RepoRoot(t))
+	py, err := fakesnow.Python(whtest.RepoRoot(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	logPath := filepath.Join(t.TempDir(), "fakesnow.log")
-	port, stop, err := StartFakesnow(ctx, py, logPath)
+	port, stop, err := fakesnow.Start(ctx, py, logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
