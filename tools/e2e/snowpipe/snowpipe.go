@@ -31,7 +31,7 @@ var Substitutions = []Substitution{
 	{"CREATE PIPE ... AUTO_INGEST = TRUE AWS_SNS_TOPIC = gfn-lake-events (Snowpipe)",
 		"a consumer of its own gfn-lake-events subscription running PUT to RAW's table stage + COPY INTO RAW"},
 	{"COPY INTO RAW ... MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE INCLUDE_METADATA = (file_name = METADATA$FILENAME, load_id = METADATA$FILE_CONTENT_KEY, loaded_at = METADATA$START_SCAN_TIME)",
-		"COPY INTO RAW (columns) FROM (SELECT $1:<column> ..., '<key>', '<load id>', '<load time>' FROM @RAW.%ECOLOGICAL_FOOTPRINT/<key>): a copy transformation with the metadata as literals"},
+		"COPY INTO RAW (columns) FROM (SELECT $1:<column> ..., '<key>', '<load id>', '<load time>' FROM @RAW.%ECOLOGICAL_FOOTPRINT/<key with = as ->): a copy transformation with the metadata as literals, the file staged where DuckDB sees no hive partition"},
 	{"CREATE STREAM " + warehouse.RawStream + " ON TABLE " + warehouse.RawTable + " APPEND_ONLY = TRUE",
 		"a table of that name: the stand-in inserts each loaded file's RAW rows and deletes them once merged (the stream's offset)"},
 	{"CREATE TASK " + warehouse.MergeTask + " (MERGE every minute when the stream has data)",
@@ -72,7 +72,7 @@ func Load(ctx context.Context, sf *warehouse.Snowflake, key, localPath string, n
 			return Loaded{}, err
 		}
 	}
-	put := "PUT 'file://" + filepath.ToSlash(staged) + "' " + warehouse.RawTableStage + "/" + path.Dir(key) + " AUTO_COMPRESS = FALSE OVERWRITE = TRUE"
+	put := "PUT 'file://" + filepath.ToSlash(staged) + "' " + warehouse.RawTableStage + "/" + path.Dir(stagePath(key)) + " AUTO_COMPRESS = FALSE OVERWRITE = TRUE"
 	if _, err := db.ExecContext(ctx, put); err != nil {
 		return Loaded{}, fmt.Errorf("stand-in put %s: %w", key, err)
 	}
@@ -136,9 +136,14 @@ func copySQL(key, loadID string, at time.Time) string {
 	}
 	sel = append(sel, quote(key), quote(loadID), quote(at.UTC().Format("2006-01-02 15:04:05.000000"))+"::TIMESTAMP_NTZ")
 	return "COPY INTO " + warehouse.RawTable + " (" + strings.Join(append(cols, "file_name", "load_id", "loaded_at"), ", ") + ")\n" +
-		"FROM (SELECT " + strings.Join(sel, ", ") + " FROM " + warehouse.RawTableStage + "/" + key + ")\n" +
+		"FROM (SELECT " + strings.Join(sel, ", ") + " FROM " + warehouse.RawTableStage + "/" + stagePath(key) + ")\n" +
 		"FILE_FORMAT = (TYPE = PARQUET)"
 }
+
+// stagePath is where a lake key is staged on fakesnow: DuckDB, under fakesnow's COPY, reads
+// "year=2026/" in a path as a hive partition column that overrides the file's own year, so
+// the stand-in stages "year-2026/" instead (Snowflake has no such behaviour).
+func stagePath(key string) string { return strings.ReplaceAll(key, "=", "-") }
 
 func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
@@ -156,12 +161,12 @@ type LoadHistory struct{ DB *sql.DB }
 var _ warehouse.LoadRecords = LoadHistory{}
 
 // FileLoads reads LOAD_HISTORY rows for RAW whose staged file is the lake key. fakesnow
-// records the staged file's full URL, so the key is matched as its suffix.
+// records the staged file's full URL, so the key's stage path is matched as its suffix.
 func (h LoadHistory) FileLoads(ctx context.Context, fileName string, since time.Time) ([]warehouse.CopyRecord, error) {
 	rows, err := h.DB.QueryContext(ctx, `SELECT file_name, last_load_time, row_count, row_parsed, error_count, first_error_message, status
 FROM information_schema.load_history
 WHERE schema_name = 'RAW' AND table_name = 'ECOLOGICAL_FOOTPRINT' AND endswith(file_name, ?) AND last_load_time >= ?
-ORDER BY last_load_time`, "/"+fileName, since.UTC())
+ORDER BY last_load_time`, "/"+stagePath(fileName), since.UTC())
 	if err != nil {
 		return nil, fmt.Errorf("load history of %s (stand-in for COPY_HISTORY): %w", fileName, err)
 	}

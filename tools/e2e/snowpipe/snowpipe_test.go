@@ -14,7 +14,8 @@ import (
 // The stand-in over fakesnow's server: a recorded year's Parquet goes through PUT, COPY INTO
 // RAW and the task's MERGE; LOAD_HISTORY reports it loaded with its row count, the production
 // backlog query (on the stream's stand-in table) finds nothing left to merge, and a second
-// COPY of the same file is skipped as Snowpipe skips a loaded file.
+// COPY of the same file is skipped as Snowpipe skips a loaded file. The key is partitioned
+// like the lake's (year=2026/): the year loaded must be the file's, not the path's.
 func TestStandInLoadsAndReportsTheLoad(t *testing.T) {
 	ctx := context.Background()
 	py, err := fakesnow.Python(whtest.RepoRoot(t))
@@ -56,6 +57,10 @@ func TestStandInLoadsAndReportsTheLoad(t *testing.T) {
 	n, err := sf.Count(ctx)
 	if err != nil || n != int64(len(rows)) {
 		t.Fatalf("TRANSFORMED rows = %d, %v; want %d", n, err, len(rows))
+	}
+	var year int
+	if err := sf.DB().QueryRowContext(ctx, "SELECT max(year) FROM raw.ecological_footprint").Scan(&year); err != nil || year != 2022 {
+		t.Fatalf("RAW year = %d, %v; want the file's 2022", year, err)
 	}
 	recs, err := LoadHistory{DB: sf.DB()}.FileLoads(ctx, key, start)
 	if err != nil {
