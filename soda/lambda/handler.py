@@ -136,10 +136,9 @@ def scan(run_id: str, configuration: str, checks: str = CHECKS) -> Result:
     checks_run = res.get("checks", [])
     failed = [c["name"] for c in checks_run if c.get("outcome") == "fail"]
     passed = sum(1 for c in checks_run if c.get("outcome") == "pass")
+    # A check without an outcome could not run; Soda's error logs say why.
     errors = [c["name"] for c in checks_run if c.get("outcome") not in ("pass", "fail")]
-    errors += [str(e.get("message", e)) for e in s.get_error_logs_as_dict()] if hasattr(s, "get_error_logs_as_dict") else []
-    if not hasattr(s, "get_error_logs_as_dict"):
-        errors += [str(l) for l in s.get_error_logs()] if s.has_error_logs() else []
+    errors += [entry.message for entry in s.get_error_logs()]
     return Result(run_id=run_id, passed=passed, failed=len(failed), total=len(checks_run),
                   failed_checks=failed, errors=errors,
                   scanned_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
