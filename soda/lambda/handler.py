@@ -15,8 +15,9 @@ Snowflake's settings are the same as the Go services': SNOWFLAKE_ACCOUNT, _USER,
 _WAREHOUSE, _ROLE, _PASSWORD or _PRIVATE_KEY (PEM), or SNOWFLAKE_SECRET_ARN (a JSON secret with
 account, user, database, warehouse, role, private_key, password) for what the environment
 leaves empty; SNOWFLAKE_HOST/_PORT/_PROTOCOL point at an emulator (tests use fakesnow).
-A scan that cannot run (Snowflake unreachable, a check erroring) raises, so Lambda retries
-the event and, after its retries, sends it to the function's on-failure destination.
+A scan that cannot run (Snowflake unreachable, a check erroring) counts as failed: its errors
+are recorded and alerted like failed checks. A failure to record or alert raises, so Lambda
+retries the event (SNS invokes asynchronously) and then hands it to its failure destination.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ import json
 import logging
 import os
 import sys
-import tempfile
 import time
 import urllib.request
 from dataclasses import asdict, dataclass, field
