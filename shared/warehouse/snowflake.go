@@ -32,7 +32,14 @@ const (
 	RawTableStage = "@raw.%ecological_footprint"
 	// DefaultPipe is the Snowpipe terraform creates on the lake's transformed/ prefix.
 	DefaultPipe = "raw.ecological_footprint_pipe"
+	// PipeStagePrefix is the lake prefix the pipe's external stage points at (terraform's
+	// stage url s3://<bucket>/transformed/): COPY_HISTORY's FILE_NAME and METADATA$FILENAME,
+	// hence RAW's file_name, are relative to it.
+	PipeStagePrefix = "transformed/"
 )
+
+// PipeFileName is the name Snowflake's load records and RAW give a lake key Snowpipe loaded.
+func PipeFileName(key string) string { return strings.TrimPrefix(key, PipeStagePrefix) }
 
 // ErrSnowflakeConfig reports missing or unusable Snowflake settings.
 var ErrSnowflakeConfig = errors.New("snowflake configuration")
@@ -462,7 +469,8 @@ func (s *Snowflake) PendingMerge(ctx context.Context, fileName string) (int64, e
 // reads. Production reads COPY_HISTORY (Snowpipe's loads are there, not in LOAD_HISTORY) and
 // SYSTEM$PIPE_STATUS; an emulator that lacks them substitutes its equivalent.
 type LoadRecords interface {
-	// FileLoads lists the loads of fileName (a lake key) into RAW since since, oldest first.
+	// FileLoads lists the loads of fileName (PipeFileName of the lake key) into RAW since
+	// since, oldest first.
 	FileLoads(ctx context.Context, fileName string, since time.Time) ([]CopyRecord, error)
 	// PipeStatus describes the pipe's state for an operator (a stuck load's report).
 	PipeStatus(ctx context.Context) (string, error)
@@ -475,8 +483,7 @@ type CopyHistoryRecords struct {
 	Pipe string
 }
 
-// FileLoads reads COPY_HISTORY for fileName (the pipe's stage is the bucket root, so its file
-// names are lake keys).
+// FileLoads reads COPY_HISTORY for fileName (a PipeFileName).
 func (r CopyHistoryRecords) FileLoads(ctx context.Context, fileName string, since time.Time) ([]CopyRecord, error) {
 	return r.Snowflake.copyHistory(ctx, RawTable, since, fileName)
 }

@@ -58,7 +58,8 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Warehouse is what the confirmer reads from Snowflake besides the load records.
+// Warehouse is what the confirmer reads from Snowflake besides the load records. File names
+// are Snowflake's (warehouse.PipeFileName), not lake keys.
 type Warehouse interface {
 	// PendingMerge counts the file's rows still waiting in the stream for the MERGE task.
 	PendingMerge(ctx context.Context, fileName string) (int64, error)
@@ -117,7 +118,8 @@ func (c *Confirmer) Handle(ctx context.Context, o *lake.ObjectCreated) error {
 	created := obj.LastModified
 	// Transformed files carry their run in the rows, so a rewritten key has new bytes and
 	// Snowpipe loads it again: only loads after this version's creation confirm it.
-	recs, err := c.records.FileLoads(ctx, o.Key, created.Add(-clockSlack))
+	name := warehouse.PipeFileName(o.Key)
+	recs, err := c.records.FileLoads(ctx, name, created.Add(-clockSlack))
 	if err != nil {
 		return fmt.Errorf("load confirm %s: %w", o.Key, err)
 	}
@@ -134,14 +136,14 @@ func (c *Confirmer) Handle(ctx context.Context, o *lake.ObjectCreated) error {
 	default: // in progress
 		return c.notLoaded(ctx, o.Key, runID, batchID, age, "load status "+rec.Status)
 	}
-	pending, err := c.wh.PendingMerge(ctx, o.Key)
+	pending, err := c.wh.PendingMerge(ctx, name)
 	if err != nil {
 		return fmt.Errorf("load confirm %s: %w", o.Key, err)
 	}
 	if pending > 0 {
 		return c.notLoaded(ctx, o.Key, runID, batchID, age, fmt.Sprintf("in RAW, %d rows wait for the MERGE task", pending))
 	}
-	loadID, err := c.wh.FileLoadID(ctx, o.Key)
+	loadID, err := c.wh.FileLoadID(ctx, name)
 	if err != nil {
 		return fmt.Errorf("load confirm %s: %w", o.Key, err)
 	}

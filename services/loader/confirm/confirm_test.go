@@ -18,11 +18,12 @@ import (
 type records struct {
 	loads   []warehouse.CopyRecord
 	since   time.Time
+	name    string
 	pending int64
 }
 
-func (r *records) FileLoads(_ context.Context, _ string, since time.Time) ([]warehouse.CopyRecord, error) {
-	r.since = since
+func (r *records) FileLoads(_ context.Context, name string, since time.Time) ([]warehouse.CopyRecord, error) {
+	r.since, r.name = since, name
 	return r.loads, nil
 }
 func (r *records) PipeStatus(context.Context) (string, error) {
@@ -83,6 +84,9 @@ func TestConfirm(t *testing.T) {
 			err := c.Handle(context.Background(), &lake.ObjectCreated{Key: key})
 			if !r.since.Equal(created.Add(-clockSlack)) {
 				t.Errorf("asked for loads since %v, want the object's creation less %v", r.since, clockSlack)
+			}
+			if want := strings.TrimPrefix(key, "transformed/"); r.name != want {
+				t.Errorf("asked for loads of %q, want the stage-relative %q", r.name, want)
 			}
 			var notYet *messaging.NotYetError
 			if tc.wantDelay > 0 {

@@ -31,7 +31,7 @@ var Substitutions = []Substitution{
 	{"CREATE PIPE ... AUTO_INGEST = TRUE AWS_SNS_TOPIC = gfn-lake-events (Snowpipe)",
 		"a consumer of its own gfn-lake-events subscription running PUT to RAW's table stage + COPY INTO RAW"},
 	{"COPY INTO RAW ... MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE INCLUDE_METADATA = (file_name = METADATA$FILENAME, load_id = METADATA$FILE_CONTENT_KEY, loaded_at = METADATA$START_SCAN_TIME)",
-		"COPY INTO RAW (columns) FROM (SELECT $1:<column> ..., '<key>', '<load id>', '<load time>' FROM @RAW.%ECOLOGICAL_FOOTPRINT/<key with = as ->): a copy transformation with the metadata as literals, the file staged where DuckDB sees no hive partition"},
+		"COPY INTO RAW (columns) FROM (SELECT $1:<column> ..., '<key less transformed/>', '<load id>', '<load time>' FROM @RAW.%ECOLOGICAL_FOOTPRINT/<key with = as ->): a copy transformation with the metadata as literals, the file staged where DuckDB sees no hive partition"},
 	{"CREATE STREAM " + warehouse.RawStream + " ON TABLE " + warehouse.RawTable + " APPEND_ONLY = TRUE",
 		"a table of that name: the stand-in inserts each loaded file's RAW rows and deletes them once merged (the stream's offset)"},
 	{"CREATE TASK " + warehouse.MergeTask + " (MERGE every minute when the stream has data)",
@@ -134,7 +134,7 @@ func copySQL(key, loadID string, at time.Time) string {
 	for i, c := range cols {
 		sel[i] = "$1:" + c
 	}
-	sel = append(sel, quote(key), quote(loadID), quote(at.UTC().Format("2006-01-02 15:04:05.000000"))+"::TIMESTAMP_NTZ")
+	sel = append(sel, quote(warehouse.PipeFileName(key)), quote(loadID), quote(at.UTC().Format("2006-01-02 15:04:05.000000"))+"::TIMESTAMP_NTZ")
 	return "COPY INTO " + warehouse.RawTable + " (" + strings.Join(append(cols, "file_name", "load_id", "loaded_at"), ", ") + ")\n" +
 		"FROM (SELECT " + strings.Join(sel, ", ") + " FROM " + warehouse.RawTableStage + "/" + stagePath(key) + ")\n" +
 		"FILE_FORMAT = (TYPE = PARQUET)"
@@ -160,8 +160,9 @@ type LoadHistory struct{ DB *sql.DB }
 
 var _ warehouse.LoadRecords = LoadHistory{}
 
-// FileLoads reads LOAD_HISTORY rows for RAW whose staged file is the lake key. fakesnow
-// records the staged file's full URL, so the key's stage path is matched as its suffix.
+// FileLoads reads LOAD_HISTORY rows for RAW whose staged file is fileName (a
+// warehouse.PipeFileName). fakesnow records the staged file's full URL, so the name's stage
+// path is matched as its suffix.
 func (h LoadHistory) FileLoads(ctx context.Context, fileName string, since time.Time) ([]warehouse.CopyRecord, error) {
 	rows, err := h.DB.QueryContext(ctx, `SELECT file_name, last_load_time, row_count, row_parsed, error_count, first_error_message, status
 FROM information_schema.load_history

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gfnpipeline/shared/warehouse"
 	"github.com/gfnpipeline/shared/warehouse/whtest"
 	"github.com/gfnpipeline/tools/e2e/fakesnow"
 )
@@ -62,17 +63,18 @@ func TestStandInLoadsAndReportsTheLoad(t *testing.T) {
 	if err := sf.DB().QueryRowContext(ctx, "SELECT max(year) FROM raw.ecological_footprint").Scan(&year); err != nil || year != 2022 {
 		t.Fatalf("RAW year = %d, %v; want the file's 2022", year, err)
 	}
-	recs, err := LoadHistory{DB: sf.DB()}.FileLoads(ctx, key, start)
+	name := warehouse.PipeFileName(key)
+	recs, err := LoadHistory{DB: sf.DB()}.FileLoads(ctx, name, start)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(recs) != 1 || recs[0].Status != "LOADED" || recs[0].RowCount != int64(len(rows)) {
 		t.Fatalf("load records %+v", recs)
 	}
-	if pending, err := sf.PendingMerge(ctx, key); err != nil || pending != 0 {
+	if pending, err := sf.PendingMerge(ctx, name); err != nil || pending != 0 {
 		t.Fatalf("pending merge = %d, %v", pending, err)
 	}
-	if id, err := sf.FileLoadID(ctx, key); err != nil || id != res.LoadID {
+	if id, err := sf.FileLoadID(ctx, name); err != nil || id != res.LoadID {
 		t.Fatalf("load id = %q, %v; want %q", id, err, res.LoadID)
 	}
 	whtest.WriteParquet(t, local, rows)
