@@ -11,6 +11,10 @@ import (
 const (
 	TopicPipelineEvents = "gfn-pipeline-events"
 	TopicNotifications  = "gfn-notifications"
+	// TopicLakeEvents carries S3 ObjectCreated events for transformed/ files: Snowpipe's pipe
+	// subscribes to it in production (AWS_SNS_TOPIC), and so does the loader's queue (the
+	// DuckDB loader locally, the load confirmer in production).
+	TopicLakeEvents = "gfn-lake-events"
 
 	QueueExtractor   = "gfn-extractor"
 	QueueValidator   = "gfn-validator"
@@ -93,12 +97,12 @@ func (s Subscription) Matches(eventType string) bool {
 	return false
 }
 
-// BucketNotification sends S3 ObjectCreated events for a prefix to a queue (Snowpipe's
-// auto-ingest in production, the loader locally).
+// BucketNotification sends S3 ObjectCreated events for a prefix to an SNS topic; its
+// subscribers (Snowpipe, the loader's queue, raw delivery) get S3's event JSON unchanged.
 type BucketNotification struct {
 	Prefix string
 	Suffix string
-	Queue  string
+	Topic  string
 }
 
 // Topology is the whole messaging layout.
@@ -125,7 +129,7 @@ func DefaultTopology(bucket string) Topology {
 	}
 	return Topology{
 		Bucket: bucket,
-		Topics: []string{TopicPipelineEvents, TopicNotifications},
+		Topics: []string{TopicPipelineEvents, TopicNotifications, TopicLakeEvents},
 		Queues: []Queue{
 			// The extractor's worst case is a year's download with retries and backoff.
 			q(QueueExtractor, 900),
@@ -138,9 +142,10 @@ func DefaultTopology(bucket string) Topology {
 			{Topic: TopicPipelineEvents, Queue: QueueValidator, EventTypes: []string{RawBatchLanded{}.EventType()}},
 			{Topic: TopicPipelineEvents, Queue: QueueTransformer, EventTypes: []string{BatchValidated{}.EventType()}},
 			{Topic: TopicPipelineEvents, Queue: QueueNotifier},
+			{Topic: TopicLakeEvents, Queue: QueueLoader},
 		},
 		Notifications: []BucketNotification{
-			{Prefix: "transformed/", Suffix: ".parquet", Queue: QueueLoader},
+			{Prefix: "transformed/", Suffix: ".parquet", Topic: TopicLakeEvents},
 		},
 		CommandQueues: map[string]string{
 			ExtractionRequested{}.EventType(): QueueExtractor,
@@ -185,7 +190,7 @@ func (t Topology) WithPrefix(prefix string) Topology {
 	}
 	out.Notifications = make([]BucketNotification, len(t.Notifications))
 	for i, n := range t.Notifications {
-		n.Queue = prefix + n.Queue
+		n.Topic = prefix + n.Topic
 		out.Notifications[i] = n
 	}
 	out.CommandQueues = make(map[string]string, len(t.CommandQueues))

@@ -79,7 +79,7 @@ func TestWithPrefixRenamesEverything(t *testing.T) {
 	if len(got) != 2 || got[0] != "t1-gfn-validator" {
 		t.Fatalf("subscribers %v", got)
 	}
-	if _, ok := top.Queue("t1-gfn-notifier"); !ok || top.Notifications[0].Queue != "t1-gfn-loader" {
+	if _, ok := top.Queue("t1-gfn-notifier"); !ok || top.Notifications[0].Topic != "t1-gfn-lake-events" {
 		t.Fatal("queues or notifications not renamed")
 	}
 }

@@ -1,6 +1,6 @@
 // Package infra creates the pipeline's AWS resources from the contracts topology: queues with
 // their DLQs and redrive, topics, filtered raw subscriptions, the bucket and its ObjectCreated
-// notification. Apply is idempotent: a second run changes nothing. Terraform declares the same
+// notification (to the lake events topic, which S3 may publish to). Apply is idempotent: a second run changes nothing. Terraform declares the same
 // resources for production; this is what `gfnctl infra apply` runs against emulators.
 package infra
 
@@ -83,9 +83,6 @@ func Apply(ctx context.Context, c Clients, top contracts.Topology) ([]Change, er
 	for _, s := range top.Subscriptions {
 		senders[s.Queue] = append(senders[s.Queue], topicARNs[s.Topic])
 	}
-	for _, n := range top.Notifications {
-		senders[n.Queue] = append(senders[n.Queue], "arn:aws:s3:::"+top.Bucket)
-	}
 	for queue, arns := range senders {
 		ch, err := ensureQueuePolicy(ctx, c.SQS, queueURLs[queue], queueARNs[queue], arns)
 		if err != nil {
@@ -100,7 +97,15 @@ func Apply(ctx context.Context, c Clients, top contracts.Topology) ([]Change, er
 		}
 		changes = append(changes, ch...)
 	}
-	ch, err := ensureBucket(ctx, c.S3, top, queueARNs)
+	// Topic policies: the bucket may publish its notifications.
+	for _, n := range top.Notifications {
+		ch, err := ensureTopicPolicy(ctx, c.SNS, topicARNs[n.Topic], "arn:aws:s3:::"+top.Bucket)
+		if err != nil {
+			return changes, err
+		}
+		changes = append(changes, ch...)
+	}
+	ch, err := ensureBucket(ctx, c.S3, top, topicARNs)
 	changes = append(changes, ch...)
 	return changes, err
 }
@@ -225,6 +230,31 @@ func ensureQueuePolicy(ctx context.Context, c *sqs.Client, url, queueARN string,
 	return []Change{{"queue-policy", awsconfig.ResourceName(queueARN), "set"}}, nil
 }
 
+func ensureTopicPolicy(ctx context.Context, c *sns.Client, topicARN, bucketARN string) ([]Change, error) {
+	policy, _ := json.Marshal(map[string]any{
+		"Version": "2012-10-17",
+		"Statement": []map[string]any{{
+			"Sid":       "bucket-notifications",
+			"Effect":    "Allow",
+			"Principal": map[string]any{"Service": "s3.amazonaws.com"},
+			"Action":    "sns:Publish",
+			"Resource":  topicARN,
+			"Condition": map[string]any{"ArnLike": map[string]any{"aws:SourceArn": bucketARN}},
+		}},
+	})
+	cur, err := c.GetTopicAttributes(ctx, &sns.GetTopicAttributesInput{TopicArn: aws.String(topicARN)})
+	if err != nil {
+		return nil, fmt.Errorf("get policy of %s: %w", topicARN, err)
+	}
+	if sameAttr("Policy", cur.Attributes["Policy"], string(policy)) {
+		return nil, nil
+	}
+	if _, err := c.SetTopicAttributes(ctx, &sns.SetTopicAttributesInput{TopicArn: aws.String(topicARN), AttributeName: aws.String("Policy"), AttributeValue: aws.String(string(policy))}); err != nil {
+		return nil, fmt.Errorf("set policy of %s: %w", topicARN, err)
+	}
+	return []Change{{"topic-policy", awsconfig.ResourceName(topicARN), "set"}}, nil
+}
+
 func ensureSubscription(ctx context.Context, c *sns.Client, topicARN, queueARN string, s contracts.Subscription) ([]Change, error) {
 	attrs := map[string]string{"RawMessageDelivery": "true"}
 	if fp := s.FilterPolicy(); fp != "" {
@@ -273,7 +303,7 @@ func sameJSON(a, b string) bool {
 	return string(xa) == string(yb)
 }
 
-func ensureBucket(ctx context.Context, c *s3.Client, top contracts.Topology, queueARNs map[string]string) ([]Change, error) {
+func ensureBucket(ctx context.Context, c *s3.Client, top contracts.Topology, topicARNs map[string]string) ([]Change, error) {
 	var changes []Change
 	if _, err := c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(top.Bucket)}); err != nil {
 		if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(top.Bucket)}); err != nil {
@@ -283,9 +313,9 @@ func ensureBucket(ctx context.Context, c *s3.Client, top contracts.Topology, que
 	}
 	want := &s3types.NotificationConfiguration{}
 	for _, n := range top.Notifications {
-		want.QueueConfigurations = append(want.QueueConfigurations, s3types.QueueConfiguration{
-			Id:       aws.String(n.Queue + "-" + n.Prefix),
-			QueueArn: aws.String(queueARNs[n.Queue]),
+		want.TopicConfigurations = append(want.TopicConfigurations, s3types.TopicConfiguration{
+			Id:       aws.String(n.Topic + "-" + strings.TrimSuffix(n.Prefix, "/")),
+			TopicArn: aws.String(topicARNs[n.Topic]),
 			Events:   []s3types.Event{s3types.EventS3ObjectCreated},
 			Filter: &s3types.NotificationConfigurationFilter{Key: &s3types.S3KeyFilter{FilterRules: []s3types.FilterRule{
 				{Name: s3types.FilterRuleNamePrefix, Value: aws.String(n.Prefix)},
@@ -297,7 +327,8 @@ func ensureBucket(ctx context.Context, c *s3.Client, top contracts.Topology, que
 	if err != nil {
 		return changes, fmt.Errorf("get notifications of %s: %w", top.Bucket, err)
 	}
-	if sameNotifications(cur.QueueConfigurations, want.QueueConfigurations) {
+	// Queue targets left by an older layout are dropped: the put replaces the whole configuration.
+	if len(cur.QueueConfigurations) == 0 && sameNotifications(cur.TopicConfigurations, want.TopicConfigurations) {
 		return changes, nil
 	}
 	if _, err := c.PutBucketNotificationConfiguration(ctx, &s3.PutBucketNotificationConfigurationInput{Bucket: aws.String(top.Bucket), NotificationConfiguration: want}); err != nil {
@@ -306,25 +337,25 @@ func ensureBucket(ctx context.Context, c *s3.Client, top contracts.Topology, que
 	return append(changes, Change{"bucket-notification", top.Bucket, "set"}), nil
 }
 
-func sameNotifications(cur, want []s3types.QueueConfiguration) bool {
+func sameNotifications(cur, want []s3types.TopicConfiguration) bool {
 	if len(cur) != len(want) {
 		return false
 	}
-	key := func(q s3types.QueueConfiguration) string {
-		k := aws.ToString(q.QueueArn)
-		if q.Filter != nil && q.Filter.Key != nil {
-			for _, r := range q.Filter.Key.FilterRules {
+	key := func(t s3types.TopicConfiguration) string {
+		k := aws.ToString(t.TopicArn)
+		if t.Filter != nil && t.Filter.Key != nil {
+			for _, r := range t.Filter.Key.FilterRules {
 				k += "|" + strings.ToLower(string(r.Name)) + "=" + aws.ToString(r.Value)
 			}
 		}
 		return k
 	}
 	seen := map[string]bool{}
-	for _, q := range cur {
-		seen[key(q)] = true
+	for _, t := range cur {
+		seen[key(t)] = true
 	}
-	for _, q := range want {
-		if !seen[key(q)] {
+	for _, t := range want {
+		if !seen[key(t)] {
 			return false
 		}
 	}

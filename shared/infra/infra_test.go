@@ -3,7 +3,9 @@ package infra_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -13,6 +15,8 @@ import (
 	"github.com/gfnpipeline/contracts"
 	"github.com/gfnpipeline/shared/awstest"
 	"github.com/gfnpipeline/shared/infra"
+	"github.com/gfnpipeline/shared/lake"
+	"github.com/gfnpipeline/shared/messaging"
 )
 
 func TestApplyIsIdempotentAndComplete(t *testing.T) {
@@ -60,7 +64,45 @@ func TestApplyIsIdempotentAndComplete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(n.QueueConfigurations) != 1 {
-		t.Fatalf("bucket notifications %+v", n.QueueConfigurations)
+	if len(n.TopicConfigurations) != 1 || len(n.QueueConfigurations) != 0 {
+		t.Fatalf("bucket notifications: topics %+v, queues %+v", n.TopicConfigurations, n.QueueConfigurations)
+	}
+}
+
+// S3 -> SNS (gfn-lake-events) -> SQS (gfn-loader, raw delivery): the queue gets S3's event
+// JSON itself, after the s3:TestEvent moto sends when the notification is configured, with the
+// key URL-encoded as S3 does.
+func TestObjectCreatedReachesLoaderThroughLakeEventsTopic(t *testing.T) {
+	cfg := awstest.Config(t)
+	ctx := context.Background()
+	top := contracts.DefaultTopology("").WithPrefix(awstest.Prefix())
+	clients := infra.NewClients(cfg)
+	if _, err := infra.Apply(ctx, clients, top); err != nil {
+		t.Fatal(err)
+	}
+	key := "transformed/ecological_footprint/year=2026/data a=b.parquet"
+	if _, err := clients.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(top.Bucket), Key: aws.String(key), Body: strings.NewReader("x")}); err != nil {
+		t.Fatal(err)
+	}
+	url, err := clients.SQS.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(top.Name(contracts.QueueLoader))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []lake.ObjectCreated
+	for deadline := time.Now().Add(20 * time.Second); len(got) == 0 && time.Now().Before(deadline); {
+		res, err := clients.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: url.QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range res.Messages {
+			objs, err := messaging.ParseS3Event([]byte(aws.ToString(m.Body)))
+			if err != nil {
+				t.Fatalf("loader queue body is not S3's event JSON (raw delivery?): %v\n%s", err, aws.ToString(m.Body))
+			}
+			got = append(got, objs...)
+		}
+	}
+	if len(got) != 1 || got[0].Key != key || got[0].Bucket != top.Bucket {
+		t.Fatalf("loader queue got %+v, want %s", got, key)
 	}
 }

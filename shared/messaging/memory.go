@@ -77,13 +77,16 @@ func (p memoryPublisher) Publish(ctx context.Context, msgs ...contracts.Message)
 	return nil
 }
 
-// NotifyObjectCreated delivers an S3-style ObjectCreated notification to the queues the
-// topology's bucket notifications name for the key.
+// NotifyObjectCreated delivers an S3-style ObjectCreated notification to the queues
+// subscribed to the topic the topology's bucket notifications name for the key.
 func (m *Memory) NotifyObjectCreated(_ context.Context, o lake.ObjectCreated) error {
 	for _, n := range m.topology.Notifications {
-		if strings.HasPrefix(o.Key, n.Prefix) && strings.HasSuffix(o.Key, n.Suffix) {
-			if err := m.pubsub.Publish(n.Queue, message.NewMessage(watermill.NewUUID(), S3EventBody(o))); err != nil {
-				return fmt.Errorf("notify %s of %s: %w", n.Queue, o.Key, err)
+		if !strings.HasPrefix(o.Key, n.Prefix) || !strings.HasSuffix(o.Key, n.Suffix) {
+			continue
+		}
+		for _, q := range m.topology.SubscribersOf(n.Topic, "") {
+			if err := m.pubsub.Publish(q, message.NewMessage(watermill.NewUUID(), S3EventBody(o))); err != nil {
+				return fmt.Errorf("notify %s of %s: %w", q, o.Key, err)
 			}
 		}
 	}
@@ -145,6 +148,17 @@ func (s memorySettler) Retry(_ context.Context, d Delivery, after time.Duration)
 		}
 	})
 	return true, nil
+}
+
+// Defer re-publishes a copy after the delay without counting an attempt.
+func (s memorySettler) Defer(_ context.Context, d Delivery, after time.Duration) error {
+	again := s.msg.Copy()
+	time.AfterFunc(after, func() {
+		if err := s.bus.pubsub.Publish(d.Queue, again); err != nil {
+			s.bus.logger.Error("re-publish deferred message", "queue", d.Queue, "error", err.Error())
+		}
+	})
+	return nil
 }
 
 func (s memorySettler) DeadLetter(_ context.Context, d Delivery, reason string) error {

@@ -2,6 +2,7 @@ package messaging
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/gfnpipeline/contracts"
@@ -29,9 +30,13 @@ func (p Policy) Instrument(c Consumer, m *telemetry.Metrics) Consumer {
 		start := time.Now()
 		err := handle(telemetry.WithMetrics(ctx, m), d)
 		values := []telemetry.Value{{Name: telemetry.MetricLatency, Value: float64(time.Since(start).Microseconds()) / 1000, Unit: telemetry.UnitMilliseconds}}
-		if err == nil {
+		var notYet *NotYetError
+		switch {
+		case err == nil:
 			values = append(values, telemetry.Count(telemetry.MetricHandled, 1))
-		} else {
+		case errors.As(err, &notYet):
+			values = append(values, telemetry.Count(telemetry.MetricDeferred, 1))
+		default:
 			values = append(values, telemetry.Count(telemetry.MetricFailed, 1))
 			if p.deadLetters(err, d.Attempt) {
 				values = append(values, telemetry.Count(telemetry.MetricDeadLettered, 1))

@@ -21,6 +21,27 @@ type Settler interface {
 	DeadLetter(ctx context.Context, d Delivery, reason string) error
 }
 
+// Deferrer is a Settler that can bring a message back later as a fresh delivery, so the
+// wait does not spend the retry budget (SQS: a delayed copy, then the original is acked).
+type Deferrer interface {
+	Defer(ctx context.Context, d Delivery, after time.Duration) error
+}
+
+// NotYetError says the handler's work waits on something outside the pipeline (Snowpipe has
+// not loaded the file yet). It is not a failure: the message comes back after After as a
+// fresh delivery; the handler owns the deadline after which waiting becomes a failure.
+type NotYetError struct {
+	After  time.Duration
+	Reason string
+}
+
+func (e *NotYetError) Error() string { return "not yet: " + e.Reason }
+
+// NotYet asks for the message again after the delay.
+func NotYet(after time.Duration, reason string) error {
+	return &NotYetError{After: after, Reason: reason}
+}
+
 // Backoff is the delay before delivery attempt+1: 1 s, 2 s, 4 s.
 func Backoff(attempt int) time.Duration {
 	if attempt < 1 {
@@ -50,6 +71,18 @@ func (p Policy) Process(ctx context.Context, c Consumer, d Delivery, s Settler) 
 	err := safeHandle(telemetry.WithLogger(ctx, log), c, d)
 	if err == nil {
 		return true
+	}
+	var notYet *NotYetError
+	if errors.As(err, &notYet) {
+		if df, ok := s.(Deferrer); ok {
+			if dErr := df.Defer(ctx, d, notYet.After); dErr != nil {
+				log.Error("could not defer; message returns after its visibility timeout", "error", dErr.Error(), "reason", notYet.Reason)
+				return false
+			}
+			log.Info("not yet; deferred", "reason", notYet.Reason, "again_in", notYet.After.String())
+			return true
+		}
+		// A transport that cannot defer retries, spending the budget.
 	}
 	if p.deadLetters(err, d.Attempt) {
 		var perm *PermanentError

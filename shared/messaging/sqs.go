@@ -207,6 +207,25 @@ func (s sqsSettler) Retry(ctx context.Context, d Delivery, after time.Duration) 
 	return false, nil
 }
 
+// maxDelay is SQS's longest DelaySeconds.
+const maxDelay = 900 * time.Second
+
+// Defer sends a copy delayed by after (at most SQS's 15 minutes) and lets the caller ack the
+// original: the copy's receive count starts over. A crash between the two duplicates the
+// message, which the handlers tolerate (their effects are idempotent).
+func (s sqsSettler) Defer(ctx context.Context, d Delivery, after time.Duration) error {
+	_, err := s.client.SendMessage(ctx, &sqs.SendMessageInput{
+		QueueUrl:          aws.String(s.queueURL),
+		MessageBody:       aws.String(string(d.Body)),
+		MessageAttributes: sqsAttributes(d.Attributes),
+		DelaySeconds:      int32(min(after, maxDelay) / time.Second),
+	})
+	if err != nil {
+		return fmt.Errorf("defer on %s: %w", d.Queue, err)
+	}
+	return nil
+}
+
 func (s sqsSettler) DeadLetter(ctx context.Context, d Delivery, reason string) error {
 	_, err := s.client.SendMessage(ctx, &sqs.SendMessageInput{
 		QueueUrl:          aws.String(s.dlqURL),

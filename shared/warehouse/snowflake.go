@@ -32,7 +32,14 @@ const (
 	RawTableStage = "@raw.%ecological_footprint"
 	// DefaultPipe is the Snowpipe terraform creates on the lake's transformed/ prefix.
 	DefaultPipe = "raw.ecological_footprint_pipe"
+	// PipeStagePrefix is the lake prefix the pipe's external stage points at (terraform's
+	// stage url s3://<bucket>/transformed/): COPY_HISTORY's FILE_NAME and METADATA$FILENAME,
+	// hence RAW's file_name, are relative to it.
+	PipeStagePrefix = "transformed/"
 )
+
+// PipeFileName is the name Snowflake's load records and RAW give a lake key Snowpipe loaded.
+func PipeFileName(key string) string { return strings.TrimPrefix(key, PipeStagePrefix) }
 
 // ErrSnowflakeConfig reports missing or unusable Snowflake settings.
 var ErrSnowflakeConfig = errors.New("snowflake configuration")
@@ -159,8 +166,9 @@ func parseRSAKey(pemText string) (*rsa.PrivateKey, error) {
 }
 
 // Snowflake is the production warehouse. Snowpipe loads RAW there; this driver owns the DDL,
-// the stream and the task that MERGEs into TRANSFORMED, the load confirmations the notifier
-// uses, and a LoadFile (PUT + COPY INTO + the task's MERGE) for loading without Snowpipe.
+// the stream and the task that MERGEs into TRANSFORMED, the load records the loader's load
+// confirmer reads, and a LoadFile (PUT + COPY INTO + the task's MERGE) for loading without
+// Snowpipe.
 type Snowflake struct {
 	db        *sql.DB
 	warehouse string
@@ -204,23 +212,28 @@ func ptr[T any](v T) *T { return &v }
 // DB exposes the connection for reports.
 func (s *Snowflake) DB() *sql.DB { return s.db }
 
+// TaskMerges are the task's two MERGEs from the stream.
+func TaskMerges() []string { return []string{mergeSQL(RawStream), countriesMergeSQL(RawStream)} }
+
 // mergeTransaction is the task body: both MERGEs read the same stream offset, which
 // advances when the transaction commits.
 func mergeTransaction() []string {
-	return []string{"BEGIN TRANSACTION", mergeSQL(RawStream), countriesMergeSQL(RawStream), "COMMIT"}
+	return append(append([]string{"BEGIN TRANSACTION"}, TaskMerges()...), "COMMIT")
 }
+
+// TablesSQL is the schemas, tables and views: what Migrate creates besides the stream and
+// task (an emulator without streams and tasks runs only these).
+func TablesSQL() []string { return append(tableDDL(snowDialect), viewDDL()...) }
 
 // migrateSQL is Migrate's statements, in order.
 func (s *Snowflake) migrateSQL() []string {
-	stmts := tableDDL(snowDialect)
-	stmts = append(stmts,
+	return append(TablesSQL(),
 		"CREATE STREAM IF NOT EXISTS "+RawStream+" ON TABLE "+RawTable+" APPEND_ONLY = TRUE",
 		"CREATE TASK IF NOT EXISTS "+MergeTask+"\n    WAREHOUSE = "+s.warehouse+
 			"\n    SCHEDULE = '1 MINUTE'\n    WHEN SYSTEM$STREAM_HAS_DATA('"+strings.ToUpper(RawStream)+"')\nAS\nEXECUTE IMMEDIATE $$\nBEGIN\n"+
 			strings.Join(mergeTransaction(), ";\n")+";\nEND;\n$$",
 		"ALTER TASK "+MergeTask+" RESUME",
 	)
-	return append(stmts, viewDDL()...)
 }
 
 // Migrate creates the schemas, tables, stream, task and views that are missing (Snowpipe
@@ -270,9 +283,8 @@ func (s *Snowflake) LoadFile(ctx context.Context, f FileLoad) (LoadResult, error
 		return LoadResult{}, fmt.Errorf("snowflake load %s: %w", f.FileName, err)
 	}
 	res := LoadResult{RowsLoaded: loaded, AlreadyLoaded: loaded == 0}
-	err = s.db.QueryRowContext(ctx, `SELECT coalesce(max_by(load_id, loaded_at), '') FROM `+RawTable+` WHERE file_name = ?`, f.FileName).Scan(&res.LoadID)
-	if err != nil {
-		return LoadResult{}, fmt.Errorf("snowflake load %s: read load id: %w", f.FileName, err)
+	if res.LoadID, err = s.FileLoadID(ctx, f.FileName); err != nil {
+		return LoadResult{}, fmt.Errorf("snowflake load %s: %w", f.FileName, err)
 	}
 	if res.TableRows, err = s.Count(ctx); err != nil {
 		return LoadResult{}, err
@@ -396,7 +408,7 @@ func (s *Snowflake) Close() error {
 	return nil
 }
 
-// PipeStatus is SYSTEM$PIPE_STATUS's answer (the fields the notifier reads; Raw has all).
+// PipeStatus is SYSTEM$PIPE_STATUS's answer (the fields named here; Raw has all).
 type PipeStatus struct {
 	ExecutionState        string `json:"executionState"`
 	PendingFileCount      int    `json:"pendingFileCount"`
@@ -433,24 +445,57 @@ type CopyRecord struct {
 	PipeName      string
 }
 
-// CopyHistory lists the loads into table (e.g. RawTable) since since (Snowflake keeps 14 days).
-func (s *Snowflake) CopyHistory(ctx context.Context, table string, since time.Time) ([]CopyRecord, error) {
-	return s.copyHistory(ctx, table, since, "")
+// FileLoadID is the load id RAW's rows of fileName carry (the latest load's), "" if none.
+func (s *Snowflake) FileLoadID(ctx context.Context, fileName string) (string, error) {
+	var id string
+	err := s.db.QueryRowContext(ctx, `SELECT coalesce(max_by(load_id, loaded_at), '') FROM `+RawTable+` WHERE file_name = ?`, fileName).Scan(&id)
+	if err != nil {
+		return "", fmt.Errorf("snowflake load id of %s: %w", fileName, err)
+	}
+	return id, nil
 }
 
-// FileLoaded reports whether COPY_HISTORY shows fileName (a lake key: the pipe's stage is the
-// bucket root) loaded into RAW in the last 14 days: the notifier's production confirmation.
-func (s *Snowflake) FileLoaded(ctx context.Context, fileName string) (bool, error) {
-	recs, err := s.copyHistory(ctx, RawTable, time.Now().Add(-14*24*time.Hour), fileName)
-	if err != nil {
-		return false, err
+// PendingMerge counts fileName's rows the stream still holds: rows in RAW that the task has
+// not yet MERGEd into TRANSFORMED (reading a stream outside DML does not move its offset).
+func (s *Snowflake) PendingMerge(ctx context.Context, fileName string) (int64, error) {
+	var n int64
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM `+RawStream+` WHERE file_name = ?`, fileName).Scan(&n); err != nil {
+		return 0, fmt.Errorf("snowflake pending merge of %s: %w", fileName, err)
 	}
-	for _, r := range recs {
-		if strings.EqualFold(r.Status, "Loaded") {
-			return true, nil
-		}
+	return n, nil
+}
+
+// LoadRecords are Snowflake's own records of file loads into RAW, which the load confirmer
+// reads. Production reads COPY_HISTORY (Snowpipe's loads are there, not in LOAD_HISTORY) and
+// SYSTEM$PIPE_STATUS; an emulator that lacks them substitutes its equivalent.
+type LoadRecords interface {
+	// FileLoads lists the loads of fileName (PipeFileName of the lake key) into RAW since
+	// since, oldest first.
+	FileLoads(ctx context.Context, fileName string, since time.Time) ([]CopyRecord, error)
+	// PipeStatus describes the pipe's state for an operator (a stuck load's report).
+	PipeStatus(ctx context.Context) (string, error)
+}
+
+// CopyHistoryRecords are the production LoadRecords: COPY_HISTORY of RAW and the pipe's status.
+type CopyHistoryRecords struct {
+	Snowflake *Snowflake
+	// Pipe is the Snowpipe loading RAW (DefaultPipe when empty).
+	Pipe string
+}
+
+// FileLoads reads COPY_HISTORY for fileName (a PipeFileName).
+func (r CopyHistoryRecords) FileLoads(ctx context.Context, fileName string, since time.Time) ([]CopyRecord, error) {
+	return r.Snowflake.copyHistory(ctx, RawTable, since, fileName)
+}
+
+// PipeStatus is SYSTEM$PIPE_STATUS's JSON.
+func (r CopyHistoryRecords) PipeStatus(ctx context.Context) (string, error) {
+	pipe := r.Pipe
+	if pipe == "" {
+		pipe = DefaultPipe
 	}
-	return false, nil
+	st, err := r.Snowflake.PipeStatus(ctx, pipe)
+	return st.Raw, err
 }
 
 func (s *Snowflake) copyHistory(ctx context.Context, table string, since time.Time, fileName string) ([]CopyRecord, error) {

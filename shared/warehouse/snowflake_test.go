@@ -180,7 +180,7 @@ func TestSnowflakeSharedSQLOnFakesnow(t *testing.T) {
 	defer s.Close()
 	db := s.DB()
 	// fakesnow keeps no state between sessions' pools unless the database exists.
-	for _, q := range append([]string{"CREATE DATABASE IF NOT EXISTS gfn", "USE DATABASE gfn"}, append(tableDDL(snowDialect), viewDDL()...)...) {
+	for _, q := range append([]string{"CREATE DATABASE IF NOT EXISTS gfn", "USE DATABASE gfn"}, TablesSQL()...) {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", firstLine(q), err)
 		}

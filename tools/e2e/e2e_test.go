@@ -27,6 +27,9 @@ var (
 	buildOnce sync.Once
 	binDir    string
 	buildErr  error
+
+	snowBuildOnce sync.Once
+	snowBuildErr  error
 )
 
 // start builds the binaries once per test binary and starts a stack with its own names.
@@ -47,6 +50,12 @@ func start(t *testing.T, opts stack.Options) *stack.Stack {
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
+	}
+	if opts.Warehouse == stack.WarehouseSnowflake {
+		snowBuildOnce.Do(func() { snowBuildErr = stack.BuildSnowflake(context.Background(), root, binDir) })
+		if snowBuildErr != nil {
+			t.Fatal(snowBuildErr)
+		}
 	}
 	dir := t.TempDir()
 	if err := os.Symlink(binDir+"/bin", dir+"/bin"); err != nil {

@@ -10,8 +10,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/gfnpipeline/contracts"
+	"github.com/gfnpipeline/services/loader/confirm"
 	"github.com/gfnpipeline/services/loader/load"
 	"github.com/gfnpipeline/shared/messaging"
 	"github.com/gfnpipeline/shared/platform"
@@ -20,14 +22,75 @@ import (
 
 // Settings the loader reads besides the platform's.
 const (
-	EnvDuckDBPath = "DUCKDB_PATH"     // default ./data/gfn.duckdb
-	EnvStatusAddr = "GFN_STATUS_ADDR" // when set, serves GET /status (table rows, loads) there
+	EnvWarehouse     = "WAREHOUSE"                 // duckdb (default: load locally) or snowflake (confirm Snowpipe's loads)
+	EnvDuckDBPath    = "DUCKDB_PATH"               // default ./data/gfn.duckdb
+	EnvStatusAddr    = "GFN_STATUS_ADDR"           // when set, serves GET /status (table rows, loads) there
+	EnvDeadline      = "GFN_LOAD_CONFIRM_DEADLINE" // snowflake: how long after the file's creation a missing load fails its batch (default 15m)
+	EnvSnowflakePipe = "SNOWFLAKE_PIPE"            // snowflake: the pipe loading RAW, for stuck-load reports (default raw.ecological_footprint_pipe)
 )
 
-// NewApplication returns the loader: S3 ObjectCreated notifications for transformed/ Parquet
-// are loaded into DuckDB (RAW, load history, MERGE into TRANSFORMED). DuckDB locks its file:
-// the loader is its only user while it runs.
+// Warehouses.
+const (
+	WarehouseDuckDB    = "duckdb"
+	WarehouseSnowflake = "snowflake"
+)
+
+// NewApplication returns the loader for WAREHOUSE: DuckDB loads locally (NewDuckDBApplication);
+// Snowflake confirms Snowpipe's loads from COPY_HISTORY (NewConfirmApplication).
 func NewApplication(ctx context.Context, deps platform.Deps) (platform.App, func(), error) {
+	switch wh := deps.Getenv(EnvWarehouse); wh {
+	case "", WarehouseDuckDB:
+		return NewDuckDBApplication(ctx, deps)
+	case WarehouseSnowflake:
+		return NewConfirmApplication(ctx, deps, func(sf *warehouse.Snowflake) warehouse.LoadRecords {
+			return warehouse.CopyHistoryRecords{Snowflake: sf, Pipe: deps.Getenv(EnvSnowflakePipe)}
+		})
+	default:
+		return platform.App{}, nil, fmt.Errorf("%s=%q: want %s or %s", EnvWarehouse, wh, WarehouseDuckDB, WarehouseSnowflake)
+	}
+}
+
+// NewConfirmApplication returns the production load confirmer: Snowpipe loads, this confirms
+// each transformed file from the load records records gives (COPY_HISTORY in production) and
+// publishes BatchLoaded or BatchFailed. Snowflake's settings come from SNOWFLAKE_* or
+// SNOWFLAKE_SECRET_ARN (warehouse.SnowflakeConfigFromEnv).
+func NewConfirmApplication(ctx context.Context, deps platform.Deps, records func(*warehouse.Snowflake) warehouse.LoadRecords) (platform.App, func(), error) {
+	deadline := confirm.DefaultDeadline
+	if v := deps.Getenv(EnvDeadline); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return platform.App{}, nil, fmt.Errorf("%s=%q: want a positive duration such as 15m", EnvDeadline, v)
+		}
+		deadline = d
+	}
+	cfg, err := warehouse.SnowflakeConfigFromEnv(ctx, deps.Getenv)
+	if err != nil {
+		return platform.App{}, nil, fmt.Errorf("loader: %w", err)
+	}
+	sf, err := warehouse.OpenSnowflake(ctx, cfg)
+	if err != nil {
+		return platform.App{}, nil, fmt.Errorf("loader: %w", err)
+	}
+	c := confirm.New(confirm.Config{Deadline: deadline}, deps.Store, records(sf), sf, deps.Publisher)
+	deps.Logger.Info("confirming Snowpipe loads", "deadline", deadline.String(), "records", fmt.Sprintf("%T", records(sf)))
+	cleanup := func() { sf.Close() }
+	if addr := deps.Getenv(EnvStatusAddr); addr != "" {
+		stop, err := serveStatus(addr, func(ctx context.Context) (any, error) { return c.Status(ctx) })
+		if err != nil {
+			sf.Close()
+			return platform.App{}, nil, err
+		}
+		cleanup = func() { stop(); sf.Close() }
+	}
+	return platform.App{Consumers: []messaging.Consumer{
+		messaging.ObjectCreatedConsumer(deps.Topology.Name(contracts.QueueLoader), c.Handle),
+	}}, cleanup, nil
+}
+
+// NewDuckDBApplication returns the local loader: S3 ObjectCreated notifications for
+// transformed/ Parquet are loaded into DuckDB (RAW, load history, MERGE into TRANSFORMED).
+// DuckDB locks its file: the loader is its only user while it runs.
+func NewDuckDBApplication(ctx context.Context, deps platform.Deps) (platform.App, func(), error) {
 	path := deps.Getenv(EnvDuckDBPath)
 	if path == "" {
 		path = filepath.Join("data", "gfn.duckdb")
@@ -46,7 +109,7 @@ func NewApplication(ctx context.Context, deps platform.Deps) (platform.App, func
 	l := load.New(load.Config{}, deps.Store, wh, deps.Publisher)
 	cleanup := func() { wh.Close() }
 	if addr := deps.Getenv(EnvStatusAddr); addr != "" {
-		stop, err := serveStatus(addr, l)
+		stop, err := serveStatus(addr, func(ctx context.Context) (any, error) { return l.Status(ctx) })
 		if err != nil {
 			wh.Close()
 			return platform.App{}, nil, err
@@ -60,14 +123,14 @@ func NewApplication(ctx context.Context, deps platform.Deps) (platform.App, func
 
 // serveStatus answers GET /status with the loader's counts: readers cannot open the DuckDB
 // file while the loader holds it.
-func serveStatus(addr string, l *load.Loader) (stop func(), err error) {
+func serveStatus(addr string, status func(context.Context) (any, error)) (stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("loader status on %s: %w", addr, err)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
-		st, err := l.Status(r.Context())
+		st, err := status(r.Context())
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return

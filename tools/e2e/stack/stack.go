@@ -29,6 +29,7 @@ import (
 	"github.com/gfnpipeline/shared/awstest"
 	"github.com/gfnpipeline/shared/messaging"
 	"github.com/gfnpipeline/shared/telemetry/telemetrytest"
+	"github.com/gfnpipeline/tools/e2e/fakesnow"
 )
 
 // Services are the pipeline's deployable services, in start order.
@@ -44,6 +45,16 @@ var Binaries = map[string]string{
 	"gfnapi-sim":  "./tools/gfnapi-sim/cmd/gfnapi-sim",
 	"gfnctl":      "./tools/gfnctl",
 }
+
+// SnowflakeBinaries are built for a Snowflake-mode stack (BuildSnowflake): the loader in
+// confirm mode with fakesnow's load records, and the Snowpipe stand-in.
+var SnowflakeBinaries = map[string]string{
+	"loader-fakesnow":  "./tools/e2e/cmd/loader-fakesnow",
+	"snowpipe-standin": "./tools/e2e/cmd/snowpipe-standin",
+}
+
+// WarehouseSnowflake selects the Snowflake-mode stack (Options.Warehouse).
+const WarehouseSnowflake = "snowflake"
 
 // Options for a stack.
 type Options struct {
@@ -61,6 +72,9 @@ type Options struct {
 	Env []string
 	// ServiceAPIKey is the key the extractor sends; default the simulator's own.
 	ServiceAPIKey string
+	// Warehouse "snowflake" runs fakesnow's server as Snowflake, the Snowpipe stand-in, and
+	// the loader as the load confirmer (BuildSnowflake first); default DuckDB.
+	Warehouse string
 }
 
 // simKey is the only key the stack's simulator accepts.
@@ -76,6 +90,9 @@ type Stack struct {
 	MetricsURLs map[string]string
 	bin         string
 	stopMoto    func()
+	// FakesnowPort is fakesnow's server in a Snowflake-mode stack.
+	FakesnowPort int
+	stopSnow     func()
 
 	mu    sync.Mutex
 	procs map[string]*proc
@@ -105,9 +122,16 @@ func RepoRoot() (string, error) {
 }
 
 // Build compiles every binary into dir/bin.
-func Build(ctx context.Context, root, dir string) error {
+func Build(ctx context.Context, root, dir string) error { return build(ctx, root, dir, Binaries) }
+
+// BuildSnowflake compiles the Snowflake-mode binaries into dir/bin.
+func BuildSnowflake(ctx context.Context, root, dir string) error {
+	return build(ctx, root, dir, SnowflakeBinaries)
+}
+
+func build(ctx context.Context, root, dir string, binaries map[string]string) error {
 	bin := filepath.Join(dir, "bin")
-	for name, pkg := range Binaries {
+	for name, pkg := range binaries {
 		cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(bin, name), pkg)
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -153,6 +177,13 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		s.Stop()
 		return nil, fmt.Errorf("infra apply: %w\n%s", err, out)
 	}
+	var loaderEnv []string
+	if opts.Warehouse == WarehouseSnowflake {
+		if loaderEnv, err = s.startSnowflake(ctx); err != nil {
+			s.Stop()
+			return nil, err
+		}
+	}
 	statusAddr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -171,6 +202,9 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		s.MetricsURLs[svc] = "http://" + metricsAddr + "/metrics"
 		env := append([]string{"GFN_API_URL=" + s.SimURL + "/v1", "GFN_API_KEY=" + key,
 			"DUCKDB_PATH=" + filepath.Join(opts.Dir, "gfn.duckdb"), "GFN_STATUS_ADDR=" + statusAddr, "GFN_METRICS_ADDR=" + metricsAddr}, opts.Env...)
+		if svc == "loader" {
+			env = append(env, loaderEnv...)
+		}
 		if err := s.start(svc, env); err != nil {
 			s.Stop()
 			return nil, err
@@ -181,6 +215,50 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		return nil, fmt.Errorf("loader: %w (see %s)", err, s.LogPath("loader"))
 	}
 	return s, nil
+}
+
+// startSnowflake starts fakesnow's server and the Snowpipe stand-in (which creates the
+// tables and its own subscription of the lake events topic), and returns the loader's
+// settings: confirm mode against fakesnow.
+func (s *Stack) startSnowflake(ctx context.Context) ([]string, error) {
+	py, err := fakesnow.Python(s.opts.Root)
+	if err != nil {
+		return nil, err
+	}
+	port, stop, err := fakesnow.Start(ctx, py, s.LogPath("fakesnow"))
+	if err != nil {
+		return nil, err
+	}
+	s.FakesnowPort, s.stopSnow = port, stop
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.start("snowpipe-standin", append(fakesnow.Env(port), "SNOWPIPE_STANDIN_ADDR="+addr)); err != nil {
+		return nil, err
+	}
+	if err := waitHTTP(ctx, "http://"+addr+"/status"); err != nil {
+		return nil, fmt.Errorf("snowpipe stand-in: %w (see %s)", err, s.LogPath("snowpipe-standin"))
+	}
+	return append(fakesnow.Env(port), "WAREHOUSE="+WarehouseSnowflake), nil
+}
+
+// binary is the executable a process runs: the Snowflake-mode stack's loader is the
+// confirmer with fakesnow's load records.
+func (s *Stack) binary(name string) string {
+	if name == "loader" && s.opts.Warehouse == WarehouseSnowflake {
+		return "loader-fakesnow"
+	}
+	return name
+}
+
+// processes are the stack's own processes, services first.
+func (s *Stack) processes() []string {
+	out := append(append([]string{}, Services...), "gfnapi-sim")
+	if s.opts.Warehouse == WarehouseSnowflake {
+		out = append(out, "snowpipe-standin", "fakesnow")
+	}
+	return out
 }
 
 // ExportEnv is what a shell needs for gfnctl to reach the stack: its emulator, names and
@@ -209,7 +287,7 @@ func (s *Stack) start(name string, env []string) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(filepath.Join(s.bin, name))
+	cmd := exec.Command(filepath.Join(s.bin, s.binary(name)))
 	cmd.Env = append(s.Env(), env...)
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -258,11 +336,15 @@ func (s *Stack) stopProc(name string) {
 // Stop ends every process the stack started (services first, emulator last).
 func (s *Stack) Stop() {
 	var wg sync.WaitGroup
-	for _, name := range append(append([]string{}, Services...), "gfnapi-sim") {
+	for _, name := range s.processes() {
 		wg.Add(1)
 		go func() { defer wg.Done(); s.stopProc(name) }()
 	}
 	wg.Wait()
+	if s.stopSnow != nil {
+		s.stopSnow()
+		s.stopSnow = nil
+	}
 	if s.stopMoto != nil {
 		s.stopMoto()
 		s.stopMoto = nil
@@ -272,7 +354,7 @@ func (s *Stack) Stop() {
 // Logs returns the end of every process's log, for a failure report.
 func (s *Stack) Logs(n int) string {
 	var b strings.Builder
-	for _, name := range append(append([]string{}, Services...), "gfnapi-sim") {
+	for _, name := range s.processes() {
 		data, _ := os.ReadFile(s.LogPath(name))
 		fmt.Fprintf(&b, "==> %s <==\n%s\n", name, tail(string(data), n))
 	}

@@ -86,7 +86,8 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 		}
 	})
 
-	env := map[string]string{loader.EnvDuckDBPath: filepath.Join(opts.DataDir, "gfn.duckdb")}
+	// The embedded run has no Snowpipe to confirm: it always loads DuckDB itself.
+	env := map[string]string{loader.EnvDuckDBPath: filepath.Join(opts.DataDir, "gfn.duckdb"), loader.EnvWarehouse: loader.WarehouseDuckDB}
 	if opts.Getenv(extractor.EnvAPIKey) == "" && opts.Getenv("GFN_API_KEY_SECRET_ARN") == "" {
 		url, stop, err := startSimulator(opts.SimDataDir, log)
 		if err != nil {

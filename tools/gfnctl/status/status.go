@@ -83,6 +83,23 @@ type Report struct {
 	Batches     []Batch               `json:"batches"`
 	Queues      []Queue               `json:"queues"`
 	LastError   *LastError            `json:"last_error,omitempty"`
+	// Quality is the tier-2 Soda scan of the run in production (nil until it ran).
+	Quality *Quality `json:"quality,omitempty"`
+}
+
+// QualityKey is where, under the run's ledger prefix, the production Soda job
+// (soda/lambda/handler.py) records its scan of the run.
+const QualityKey = "quality/soda.json"
+
+// Quality is the Soda job's record: checks.yml against Snowflake after RunCompleted.
+type Quality struct {
+	Passed       int      `json:"passed"`
+	Failed       int      `json:"failed"`
+	Total        int      `json:"total"`
+	FailedChecks []string `json:"failed_checks"`
+	Errors       []string `json:"errors"`
+	ScannedAt    string   `json:"scanned_at"`
+	DataSource   string   `json:"data_source"`
 }
 
 // Newest is the most recently started run in the ledger (its first object's time; the run
@@ -145,6 +162,11 @@ func Gather(ctx context.Context, store lake.Store, tool *dlq.Tool, runID string)
 			rep.Status, rep.Summary, rep.FailedBatch, rep.Reason = StatusFailed, &o.RunSummary, o.FailedBatch, o.Reason
 		}
 	}
+	quality, err := readQuality(ctx, store, runID)
+	if err != nil {
+		return rep, err
+	}
+	rep.Quality = quality
 	planned := map[string]bool{}
 	if run.Plan != nil {
 		for _, b := range run.Plan.Batches {
@@ -293,6 +315,21 @@ func decode(b *notify.BatchState, m contracts.Message) bool {
 	return ok && json.Unmarshal(raw, m) == nil
 }
 
+func readQuality(ctx context.Context, store lake.Store, runID string) (*Quality, error) {
+	body, _, err := store.Get(ctx, lake.RunPrefix(runID)+QualityKey)
+	if errors.Is(err, lake.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("run %s quality: %w", runID, err)
+	}
+	var q Quality
+	if err := json.Unmarshal(body, &q); err != nil {
+		return nil, fmt.Errorf("run %s quality %s: %w", runID, QualityKey, err)
+	}
+	return &q, nil
+}
+
 // WriteTable prints the report for a person.
 func (r Report) WriteTable(w io.Writer) error {
 	if r.RunID == "" {
@@ -309,6 +346,16 @@ func (r Report) WriteTable(w io.Writer) error {
 	}
 	if r.Status == StatusPending && r.RunID != "" {
 		fmt.Fprintln(w, "no stage has reported on this run yet; the queues below show where its request waits")
+	}
+	if q := r.Quality; q != nil {
+		fmt.Fprintf(w, "quality (soda tier 2 on %s, %s): %d/%d checks passed", q.DataSource, q.ScannedAt, q.Passed, q.Total)
+		if len(q.FailedChecks) > 0 {
+			fmt.Fprintf(w, "; failed: %s", strings.Join(q.FailedChecks, "; "))
+		}
+		if len(q.Errors) > 0 {
+			fmt.Fprintf(w, "; errors: %s", strings.Join(q.Errors, "; "))
+		}
+		fmt.Fprintln(w)
 	}
 	if len(r.Stages) > 0 {
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)

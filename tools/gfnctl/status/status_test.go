@@ -120,3 +120,40 @@ func TestGather(t *testing.T) {
 		t.Fatalf("unknown run without queues: %v", err)
 	}
 }
+
+// The production Soda job's record in the run's ledger (soda/lambda/handler.py writes it)
+// appears in the report and its table.
+func TestGatherShowsTheSodaScan(t *testing.T) {
+	ctx := context.Background()
+	store, err := lake.NewDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := &contracts.ExtractionPlanned{Header: contracts.Header{RunID: "run-q"}, Batches: []contracts.PlannedBatch{{BatchID: "ef-2022", Year: 2022}}}
+	if err := notify.NewLedger(store).Record(ctx, plan); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := status.Gather(ctx, store, nil, "run-q")
+	if err != nil || rep.Quality != nil {
+		t.Fatalf("before the scan: quality %+v, %v", rep.Quality, err)
+	}
+	scan := `{"run_id": "run-q", "passed": 17, "failed": 1, "total": 18,
+  "failed_checks": ["No duplicate natural keys (country_code, year, record_type)"], "errors": [],
+  "scanned_at": "2026-11-29T16:00:00Z", "data_source": "snowflake"}`
+	if err := store.Put(ctx, lake.RunPrefix("run-q")+status.QualityKey, []byte(scan), nil); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err = status.Gather(ctx, store, nil, "run-q"); err != nil {
+		t.Fatal(err)
+	}
+	if q := rep.Quality; q == nil || q.Passed != 17 || q.Total != 18 || len(q.FailedChecks) != 1 {
+		t.Fatalf("quality %+v", rep.Quality)
+	}
+	var table bytes.Buffer
+	if err := rep.WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	if want := "quality (soda tier 2 on snowflake, 2026-11-29T16:00:00Z): 17/18 checks passed; failed: No duplicate natural keys"; !strings.Contains(table.String(), want) {
+		t.Fatalf("table lacks %q:\n%s", want, table.String())
+	}
+}

@@ -1,7 +1,8 @@
 // Command e2e runs the pipeline end to end as deployed: moto (unless AWS_ENDPOINT_URL is set),
 // the GFN API simulator serving ../shared/data/gfn-api-recording (generated data when absent),
 // and every service as its own process; it requests a full backfill, waits for the outcome,
-// prints the summary line and stops everything it started.
+// prints the summary line and stops everything it started. WAREHOUSE=snowflake loads into
+// fakesnow's server through a Snowpipe stand-in and confirms loads as production does.
 package main
 
 import (
@@ -41,12 +42,19 @@ func run(ctx context.Context) error {
 	if err := stack.Build(ctx, root, *dir); err != nil {
 		return err
 	}
+	wh := os.Getenv("WAREHOUSE")
+	if wh == stack.WarehouseSnowflake {
+		if err := stack.BuildSnowflake(ctx, root, *dir); err != nil {
+			return err
+		}
+		fmt.Fprintln(os.Stderr, "e2e: WAREHOUSE=snowflake: fakesnow's server as Snowflake, a Snowpipe stand-in, the loader confirming loads")
+	}
 	source := data
 	if source == "" {
 		source = "generated data"
 	}
 	fmt.Fprintf(os.Stderr, "e2e: starting the stack (simulator serves %s, faults %q)\n", source, os.Getenv("GFNAPI_SIM_FAULTS"))
-	s, err := stack.Start(ctx, stack.Options{Root: root, Dir: *dir, SimDataDir: data, SimFaults: os.Getenv("GFNAPI_SIM_FAULTS"), Prefix: os.Getenv("GFN_NAME_PREFIX")})
+	s, err := stack.Start(ctx, stack.Options{Root: root, Dir: *dir, SimDataDir: data, SimFaults: os.Getenv("GFNAPI_SIM_FAULTS"), Prefix: os.Getenv("GFN_NAME_PREFIX"), Warehouse: wh})
 	if err != nil {
 		return err
 	}
