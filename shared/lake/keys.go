@@ -60,3 +60,12 @@ func FailedKey(at time.Time, batchID string) string {
 
 // RunPrefix is the run ledger's folder.
 func RunPrefix(runID string) string { return RunsPrefix + runID + "/" }
+
+// RunEventKey is where a run's ledger keeps a batch's event of eventType (BatchLoaded, ...);
+// run-level events use batch "_run".
+func RunEventKey(runID, batchID, eventType string) string {
+	if batchID == "" {
+		batchID = "_run"
+	}
+	return RunPrefix(runID) + "batches/" + batchID + "/" + eventType + ".json"
+}

@@ -75,18 +75,9 @@ func announcedKey(runID, eventType string) string {
 func alertKey(m contracts.Message) string {
 	return lake.RunPrefix(m.Run()) + "alerts/" + m.Batch() + "/" + m.EventType() + ".json"
 }
-func batchesPrefix(runID string) string {
-	return lake.RunPrefix(runID) + "batches/"
-}
 
 // EventKey is where the ledger keeps m; it also names the event that claimed an outcome.
-func EventKey(m contracts.Message) string {
-	batch := m.Batch()
-	if batch == "" {
-		batch = "_run"
-	}
-	return batchesPrefix(m.Run()) + batch + "/" + m.EventType() + ".json"
-}
+func EventKey(m contracts.Message) string { return lake.RunEventKey(m.Run(), m.Batch(), m.EventType()) }
 
 // Record stores an event in its run's ledger (a redelivery rewrites the same object).
 func (l Ledger) Record(ctx context.Context, m contracts.Message) error {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/gfnpipeline/shared/warehouse"
 	"github.com/gfnpipeline/shared/warehouse/whtest"
 	"github.com/gfnpipeline/tools/gfnctl/embedded"
+	"github.com/gfnpipeline/tools/gfnctl/runs"
 	"github.com/gfnpipeline/tools/gfnctl/status"
 )
 
@@ -158,7 +160,7 @@ func TestQuarantinedBatchFailsTheRun(t *testing.T) {
 	if !ok {
 		t.Fatalf("outcome %+v, want RunFailed", res.Outcome)
 	}
-	if failed.FailedBatch != "ef-2021" || !strings.Contains(failed.Reason, "quarantined") || !strings.Contains(failed.Reason, "non_negative") {
+	if failed.FailedBatch != "ef-2021" || !strings.Contains(failed.Reason, "quarantined") || !strings.Contains(failed.Reason, "non_negative") || failed.FailedBatches != 1 {
 		t.Fatalf("RunFailed names batch %q, reason %q", failed.FailedBatch, failed.Reason)
 	}
 	if failed.Rejected == 0 || failed.RowsLoaded != 0 {
@@ -168,8 +170,103 @@ func TestQuarantinedBatchFailsTheRun(t *testing.T) {
 	if err != nil || len(rejects) != 1 {
 		t.Fatalf("failed/ holds %v (%v)", rejects, err)
 	}
-	outcomes, _ := filepath.Glob(filepath.Join(dir, "lake", "metadata", "runs", failed.RunID, "outcome", "*.json"))
+	outcomes, _ := filepath.Glob(filepath.Join(dir, "lake", "metadata", "runs", failed.RunID, "outcome", "*.announced.json"))
 	if len(outcomes) != 1 {
 		t.Fatalf("run announced %d outcomes, want exactly one", len(outcomes))
+	}
+}
+
+// A quarantined year among healthy ones: the run drains (every healthy year loads), fails
+// naming that one batch (failed_batches=1); an incremental run afterwards plans the year that
+// never loaded again, from raw, loads no file twice and leaves no healthy year behind.
+func TestQuarantinedYearDoesNotStrandHealthyOnesAndIncrementalCatchesUp(t *testing.T) {
+	dir, simData := t.TempDir(), t.TempDir()
+	years := []int{2017, 2018, 2019, 2020, 2021, 2022}
+	const bad = 2018
+	healthyRows := 0
+	for _, y := range years {
+		raw := whtest.RawYear(t, y)
+		var records []map[string]any
+		if err := json.Unmarshal(raw, &records); err != nil {
+			t.Fatal(err)
+		}
+		if y == bad {
+			// About 30% of the year's rows break a rule: far above the quarantine threshold.
+			for i, r := range records {
+				if i%10 < 3 {
+					r["value"] = -1
+				}
+			}
+			b, err := json.Marshal(records)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw = b
+		} else {
+			healthyRows += len(records)
+		}
+		writeFile(t, filepath.Join(simData, fmt.Sprintf("data_all_%d.json", y)), raw)
+	}
+	runOnce := func(mode string) (*contracts.RunFailed, time.Duration) {
+		t.Helper()
+		begin := time.Now()
+		res, err := embedded.Run(context.Background(), embedded.Options{DataDir: dir, SimDataDir: simData, Getenv: noEnv,
+			Request: contracts.ExtractionRequested{Mode: mode}, Timeout: 3 * time.Minute, Logger: quiet})
+		if err != nil {
+			t.Fatalf("%s run: %v", mode, err)
+		}
+		failed, ok := res.Outcome.(*contracts.RunFailed)
+		if !ok {
+			t.Fatalf("%s run: outcome %+v, want RunFailed", mode, res.Outcome)
+		}
+		return failed, time.Since(begin)
+	}
+
+	full, _ := runOnce(contracts.ModeFull)
+	if full.Batches != len(years) || full.FailedBatches != 1 || len(full.Failures) != 1 ||
+		full.Failures[0].BatchID != fmt.Sprintf("ef-%d", bad) || full.Failures[0].Year != bad ||
+		!strings.Contains(full.Failures[0].Reason, "quarantined") {
+		t.Fatalf("full run: %+v", full)
+	}
+	if full.RowsLoaded != int64(healthyRows) {
+		t.Fatalf("full run loaded %d rows, want every healthy year's %d", full.RowsLoaded, healthyRows)
+	}
+	if line := runs.SummaryLine(full); !strings.HasSuffix(line, " failed_batches=1") || !strings.Contains(line, "status=failed") {
+		t.Fatalf("summary line %q", line)
+	}
+
+	inc, _ := runOnce(contracts.ModeIncremental)
+	planned := map[int]bool{}
+	store, err := lake.NewDir(filepath.Join(dir, "lake"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := status.Gather(context.Background(), store, nil, inc.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range rep.Batches {
+		if b.Planned {
+			planned[b.Year] = true
+		}
+	}
+	// The quarantined year never loaded, so it is planned again; plus the newest three.
+	if len(planned) != 4 || !planned[bad] || !planned[2020] || !planned[2021] || !planned[2022] {
+		t.Fatalf("incremental planned %v", planned)
+	}
+	if inc.FailedBatches != 1 || inc.RowsLoaded != int64(healthyRows) {
+		t.Fatalf("incremental run %+v", inc)
+	}
+	if n := count(t, dir, "SELECT count(*) FROM "+warehouse.TransformedTable); n != int64(healthyRows) {
+		t.Fatalf("warehouse holds %d rows, want %d", n, healthyRows)
+	}
+	if n := count(t, dir, "SELECT count(DISTINCT year) FROM "+warehouse.TransformedTable); n != int64(len(years)-1) {
+		t.Fatalf("warehouse holds %d years, want every healthy one (%d)", n, len(years)-1)
+	}
+	if n := count(t, dir, "SELECT max(loads) FROM "+warehouse.LoadHistoryTable); n != 1 {
+		t.Fatalf("a file was loaded %d times", n)
+	}
+	if n := count(t, dir, "SELECT count(*) FROM "+warehouse.RawTable); n != int64(healthyRows) {
+		t.Fatalf("RAW holds %d rows, want %d: something loaded twice", n, healthyRows)
 	}
 }
