@@ -63,4 +63,8 @@ func TestApplyIsIdempotentAndComplete(t *testing.T) {
 	if len(n.QueueConfigurations) != 1 {
 		t.Fatalf("bucket notifications %+v", n.QueueConfigurations)
 	}
+	v, err := clients.S3.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String(top.Bucket)})
+	if err != nil || v.Status != "Enabled" {
+		t.Fatalf("bucket versioning %v (%v), want Enabled as terraform sets it", v.Status, err)
+	}
 }

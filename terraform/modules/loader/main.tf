@@ -3,8 +3,10 @@
 
 data "aws_iam_policy_document" "service" {
   statement {
-    sid       = "LakeReadTransformed"
-    actions   = ["s3:GetObject"]
+    sid = "LakeReadTransformed"
+    # GetObjectVersion: the loader reads the version its S3 event names (versionId), so two
+    # runs rewriting the same key each get their own BatchLoaded.
+    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
     resources = ["${var.bucket_arn}/transformed/*"]
   }
 
