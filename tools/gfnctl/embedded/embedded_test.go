@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -269,4 +270,24 @@ func TestQuarantinedYearDoesNotStrandHealthyOnesAndIncrementalCatchesUp(t *testi
 	if n := count(t, dir, "SELECT count(*) FROM "+warehouse.RawTable); n != int64(healthyRows) {
 		t.Fatalf("RAW holds %d rows, want %d: something loaded twice", n, healthyRows)
 	}
+}
+
+// `make run GFN_DATA_DIR=...` after a plain `make run` would mix generated and recorded rows
+// in one warehouse: the second source is refused, with the way to start clean, and the
+// warehouse keeps only the first source's rows.
+func TestAnotherSourceIsRefusedInTheSameDataDir(t *testing.T) {
+	dir, simData := t.TempDir(), t.TempDir()
+	writeFile(t, filepath.Join(simData, "data_all_2022.json"), whtest.RawYear(t, 2022))
+	first := run(t, dir, "", contracts.ExtractionRequested{FromYear: 2020, ToYear: 2022})
+	_, err := embedded.Run(context.Background(), embedded.Options{DataDir: dir, SimDataDir: simData, Getenv: noEnv,
+		Request: contracts.ExtractionRequested{}, Timeout: time.Minute, Logger: quiet})
+	if !errors.Is(err, embedded.ErrOtherSource) || !strings.Contains(err.Error(), "make clean") || !strings.Contains(err.Error(), "generated data") {
+		t.Fatalf("err = %v, want ErrOtherSource naming both sources and how to start clean", err)
+	}
+	if n := count(t, dir, "SELECT count(*) FROM "+warehouse.TransformedTable); n != first.RowsLoaded {
+		t.Fatalf("warehouse holds %d rows, want the first source's %d", n, first.RowsLoaded)
+	}
+	// The same source again is fine, and a fresh directory takes the other one.
+	run(t, dir, "", contracts.ExtractionRequested{FromYear: 2020, ToYear: 2022})
+	run(t, t.TempDir(), simData, contracts.ExtractionRequested{})
 }
