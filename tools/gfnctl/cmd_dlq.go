@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -151,7 +152,7 @@ func dlqPeek(ctx context.Context, tool *dlq.Tool, args []string, stdout, _ io.Wr
 	return err
 }
 
-func dlqExport(ctx context.Context, tool *dlq.Tool, args []string, stdout, stderr io.Writer) (err error) {
+func dlqExport(ctx context.Context, tool *dlq.Tool, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("dlq export", flag.ContinueOnError)
 	filter := fs.String("filter", "", "export only messages matching EXPR")
 	pos, err := parseInterspersed(fs, args)
@@ -165,18 +166,27 @@ func dlqExport(ctx context.Context, tool *dlq.Tool, args []string, stdout, stder
 	if err != nil {
 		return err
 	}
-	w := stdout
-	if pos[1] != "-" {
-		file, err := os.Create(pos[1])
-		if err != nil {
-			return fmt.Errorf("export: %w", err)
-		}
-		defer func() { err = errors.Join(err, file.Close()) }()
-		w = file
+	if pos[1] == "-" {
+		n, err := tool.Export(ctx, pos[0], f, stdout)
+		fmt.Fprintf(stderr, "exported %d messages of %s to standard output\n", n, tool.Name(pos[0]))
+		return err
 	}
+	file, err := os.Create(pos[1])
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	w := bufio.NewWriter(file)
 	n, err := tool.Export(ctx, pos[0], f, w)
+	// A file that cannot be written to the end is a failed export: flush and close count.
+	if ferr := errors.Join(w.Flush(), file.Close()); ferr != nil {
+		err = errors.Join(err, fmt.Errorf("export: write %s: %w", pos[1], ferr))
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "export of %s to %s failed after %d messages\n", tool.Name(pos[0]), pos[1], n)
+		return err
+	}
 	fmt.Fprintf(stderr, "exported %d messages of %s to %s\n", n, tool.Name(pos[0]), pos[1])
-	return err
+	return nil
 }
 
 func dlqPurge(ctx context.Context, tool *dlq.Tool, args []string, stdout, _ io.Writer) error {
