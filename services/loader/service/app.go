@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/gfnpipeline/contracts"
 	"github.com/gfnpipeline/services/loader/load"
@@ -58,6 +59,9 @@ func NewApplication(ctx context.Context, deps platform.Deps) (platform.App, func
 	}}, cleanup, nil
 }
 
+// statusHeaderTimeout bounds how long the status server waits for a request's headers.
+const statusHeaderTimeout = 5 * time.Second
+
 // serveStatus answers GET /status with the loader's counts: readers cannot open the DuckDB
 // file while the loader holds it.
 func serveStatus(addr string, l *load.Loader) (stop func(), err error) {
@@ -75,7 +79,8 @@ func serveStatus(addr string, l *load.Loader) (stop func(), err error) {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(st)
 	})
-	srv := &http.Server{Handler: mux}
+	// A client that never finishes its headers must not hold a connection forever.
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: statusHeaderTimeout, IdleTimeout: time.Minute}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			fmt.Fprintln(os.Stderr, "loader status server:", err)

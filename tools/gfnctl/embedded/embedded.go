@@ -209,7 +209,7 @@ func startSimulator(dataDir string, log *slog.Logger) (url string, stop func(), 
 	if err != nil {
 		return "", nil, fmt.Errorf("simulator: %w", err)
 	}
-	hs := &http.Server{Handler: srv}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	go hs.Serve(ln)
 	return "http://" + ln.Addr().String() + "/v1", func() { hs.Close() }, nil
 }
