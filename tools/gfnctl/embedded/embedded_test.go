@@ -77,6 +77,39 @@ func TestGeneratedDataRunsAndRerunsIdempotently(t *testing.T) {
 	if err := rep.WriteTable(&buf); err != nil || !strings.Contains(buf.String(), "completed") || strings.Contains(buf.String(), "QUEUE") {
 		t.Fatalf("status table (%v):\n%s", err, buf.String())
 	}
+	firstReportReadsLikeTheRealOne(t, dir)
+}
+
+// A newcomer's first `gfnctl report` (generated data) reads like the real one: the World
+// overshoots its biocapacity with a day in summer, and per-person balances have the signs of
+// the totals.
+func firstReportReadsLikeTheRealOne(t *testing.T, dir string) {
+	t.Helper()
+	wh, err := warehouse.OpenDuckDB(filepath.Join(dir, "gfn.duckdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wh.Close()
+	r, err := warehouse.ReadReport(context.Background(), wh.DB(), 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Overshoot) == 0 {
+		t.Fatal("no overshoot days")
+	}
+	for _, o := range r.Overshoot {
+		if !o.Overshoot || o.DayOfYear < 175 || o.DayOfYear > 240 || o.Earths < 1.4 || o.Earths > 2 {
+			t.Errorf("%d: %.2f Earths, overshoot day %d", o.Year, o.Earths, o.DayOfYear)
+		}
+	}
+	for _, b := range append(r.LargestDeficit, r.LargestReserve...) {
+		if (b.BalanceGHA < 0) != (b.BalancePerCap < 0) {
+			t.Errorf("%s %d: balance %.4g gha but %.4g gha per person", b.CountryName, b.Year, b.BalanceGHA, b.BalancePerCap)
+		}
+	}
+	if r.Reserves == 0 || r.Deficits == 0 {
+		t.Errorf("%d reserves, %d deficits", r.Reserves, r.Deficits)
+	}
 }
 
 // A revised year: the new value wins in TRANSFORMED, RAW keeps both versions, the count holds.
