@@ -149,9 +149,6 @@ func decisive(m contracts.Message) bool {
 	return true
 }
 
-// runBatch is the ledger's batch id for run-level events (planning).
-const runBatch = "_run"
-
 // Evaluate decides a run's outcome from its ledger once every planned batch has settled, or
 // returns nil while any is still in flight.
 func Evaluate(run Run, now time.Time) contracts.Message {
@@ -159,7 +156,7 @@ func Evaluate(run Run, now time.Time) contracts.Message {
 	sum := contracts.RunSummary{FinishedAt: now.UTC()}
 	if run.Plan == nil {
 		// Planning gave up: no batch will ever come. (Resolved once a later delivery plans the run.)
-		if b, ok := run.Batches[runBatch]; ok {
+		if b, ok := run.Batches[lake.RunBatch]; ok {
 			var failed contracts.BatchFailed
 			if decode(b, &failed) {
 				reason := fmt.Sprintf("%s gave up: %s", failed.Stage, failed.Reason)
