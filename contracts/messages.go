@@ -59,6 +59,9 @@ type ExtractionRequested struct {
 	RecheckLast int       `json:"recheck_last,omitempty"`
 	RequestedAt time.Time `json:"requested_at"`
 	RequestedBy string    `json:"requested_by,omitempty"`
+	// FromRaw (a one-batch command) re-announces the batch's landed raw object instead of
+	// calling the API: incremental planning sets it for a year whose raw landed but never loaded.
+	FromRaw bool `json:"from_raw,omitempty"`
 }
 
 // PlannedBatch is one unit of extraction: a year (and the run's filters).
@@ -147,27 +150,40 @@ type BatchFailed struct {
 
 // RunSummary is what RunCompleted and RunFailed report.
 type RunSummary struct {
-	Batches     int       `json:"batches"`
-	RowsIn      int       `json:"rows_in"`
-	RowsLoaded  int64     `json:"rows_loaded"`
-	Rejected    int       `json:"rejected"`
-	StartedAt   time.Time `json:"started_at"`
-	FinishedAt  time.Time `json:"finished_at"`
-	DurationSec float64   `json:"duration_seconds"`
+	Batches    int   `json:"batches"`
+	RowsIn     int   `json:"rows_in"`
+	RowsLoaded int64 `json:"rows_loaded"`
+	Rejected   int   `json:"rejected"`
+	// FailedBatches counts the planned batches that settled without loading (quarantined or
+	// dead-lettered).
+	FailedBatches int       `json:"failed_batches"`
+	StartedAt     time.Time `json:"started_at"`
+	FinishedAt    time.Time `json:"finished_at"`
+	DurationSec   float64   `json:"duration_seconds"`
 }
 
-// RunCompleted: every planned batch is loaded.
+// RunCompleted: every planned batch is loaded (or had nothing to load).
 type RunCompleted struct {
 	Header
 	RunSummary
 }
 
-// RunFailed: a batch was quarantined or dead-lettered.
+// RunFailed: every planned batch has settled and at least one was quarantined or
+// dead-lettered (or the run could not be planned). Failures names each failed batch;
+// FailedBatch and Reason repeat the first for readers of v1 before Failures existed.
 type RunFailed struct {
 	Header
 	RunSummary
-	FailedBatch string `json:"failed_batch"`
-	Reason      string `json:"reason"`
+	FailedBatch string         `json:"failed_batch"`
+	Reason      string         `json:"reason"`
+	Failures    []BatchFailure `json:"failures,omitempty"`
+}
+
+// BatchFailure is one failed batch of a run and why it failed.
+type BatchFailure struct {
+	BatchID string `json:"batch_id"`
+	Year    int    `json:"year,omitempty"`
+	Reason  string `json:"reason"`
 }
 
 func (ExtractionRequested) MessageType() string { return TypeExtractionRequested }

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -50,7 +51,7 @@ var Rules = []RuleSpec{
 	{RuleRequired, SeverityReject, "year, countryCode, countryName, shortName, record and value are present and not null"},
 	{RuleType, SeverityReject, "the row is an object; year and countryCode are integers; countryName, shortName, record are strings; isoa2 and score are strings or null; the six components and value are numbers (components may be null)"},
 	{RuleYearRange, SeverityReject, fmt.Sprintf("year is within %d..(current year + 1)", MinYear)},
-	{RuleCountryCode, SeverityReject, "countryCode (GFN code, not ISO) is > 0"},
+	{RuleCountryCode, SeverityReject, fmt.Sprintf("countryCode (GFN code, not ISO) is within 1..%d (the warehouse's 32-bit column)", MaxCountryCode)},
 	{RuleISOA2, SeverityReject, `isoa2 is null, "" or two upper-case letters ("NA" is Namibia)`},
 	{RuleRecordType, SeverityWarn, "record is one of contracts.RecordTypes; an unknown type passes with a warning (drift)"},
 	{RuleNonNegative, SeverityReject, "value and the six components are >= 0"},
@@ -58,6 +59,10 @@ var Rules = []RuleSpec{
 	{RuleDuplicateKey, SeverityReject, "(countryCode, year, record) is unique in the batch; the first occurrence wins"},
 	{RuleScore, SeverityReject, `score is null, "" or one of contracts.Scores`},
 }
+
+// MaxCountryCode is the largest code the warehouse's country_code column (32-bit) holds: a
+// larger one is rejected here rather than wrapped by the transformer.
+const MaxCountryCode = math.MaxInt32
 
 // MinYear is the first year of the National Footprint and Biocapacity Accounts.
 const MinYear = 1961

@@ -176,8 +176,8 @@ func (v *validator) checkRow(idx int, raw []byte) {
 	if d.ok[fYear] && (rec.Year < MinYear || rec.Year > v.maxYear) {
 		v.violate(RuleYearRange, fYear, fmt.Sprintf("year %d is outside %d..%d", rec.Year, MinYear, v.maxYear))
 	}
-	if d.ok[fCountryCode] && rec.CountryCode <= 0 {
-		v.violate(RuleCountryCode, fCountryCode, fmt.Sprintf("countryCode %d is not > 0", rec.CountryCode))
+	if d.ok[fCountryCode] && (rec.CountryCode <= 0 || rec.CountryCode > MaxCountryCode) {
+		v.violate(RuleCountryCode, fCountryCode, fmt.Sprintf("countryCode %d is outside 1..%d", rec.CountryCode, MaxCountryCode))
 	}
 	if d.ok[fISOA2] && *rec.ISOA2 != "" && !isAlpha2(*rec.ISOA2) {
 		v.violate(RuleISOA2, fISOA2, fmt.Sprintf("isoa2 %q is not two upper-case letters", *rec.ISOA2))

@@ -311,6 +311,19 @@ func ensureBucket(ctx context.Context, c *s3.Client, top contracts.Topology, top
 		}
 		changes = append(changes, Change{"bucket", top.Bucket, "created"})
 	}
+	// Versioned as in terraform: the loader reads the version a notification names when two
+	// runs rewrite the same transformed key.
+	v, err := c.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String(top.Bucket)})
+	if err != nil {
+		return changes, fmt.Errorf("get versioning of %s: %w", top.Bucket, err)
+	}
+	if v.Status != s3types.BucketVersioningStatusEnabled {
+		if _, err := c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(top.Bucket),
+			VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusEnabled}}); err != nil {
+			return changes, fmt.Errorf("enable versioning of %s: %w", top.Bucket, err)
+		}
+		changes = append(changes, Change{"bucket versioning", top.Bucket, "enabled"})
+	}
 	want := &s3types.NotificationConfiguration{}
 	for _, n := range top.Notifications {
 		want.TopicConfigurations = append(want.TopicConfigurations, s3types.TopicConfiguration{

@@ -105,4 +105,8 @@ func TestObjectCreatedReachesLoaderThroughLakeEventsTopic(t *testing.T) {
 	if len(got) != 1 || got[0].Key != key || got[0].Bucket != top.Bucket {
 		t.Fatalf("loader queue got %+v, want %s", got, key)
 	}
+	v, err := clients.S3.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String(top.Bucket)})
+	if err != nil || v.Status != "Enabled" {
+		t.Fatalf("bucket versioning %v (%v), want Enabled as terraform sets it", v.Status, err)
+	}
 }

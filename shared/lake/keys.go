@@ -60,3 +60,15 @@ func FailedKey(at time.Time, batchID string) string {
 
 // RunPrefix is the run ledger's folder.
 func RunPrefix(runID string) string { return RunsPrefix + runID + "/" }
+
+// RunBatch is the ledger's batch id for run-level events (planning).
+const RunBatch = "_run"
+
+// RunEventKey is where a run's ledger keeps a batch's event of eventType (BatchLoaded, ...);
+// run-level events use batch RunBatch.
+func RunEventKey(runID, batchID, eventType string) string {
+	if batchID == "" {
+		batchID = RunBatch
+	}
+	return RunPrefix(runID) + "batches/" + batchID + "/" + eventType + ".json"
+}

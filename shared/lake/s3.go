@@ -53,7 +53,47 @@ func (s *S3) put(ctx context.Context, key string, body []byte, metadata map[stri
 }
 
 func (s *S3) Get(ctx context.Context, key string) ([]byte, Object, error) {
-	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
+	return s.get(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
+}
+
+// GetNotified reads the version an ObjectCreated notification names: by its version id, or,
+// when the event has none (moto), by its ETag: the current object if it still matches, else
+// the version with that ETag. A bucket without versioning keeps only the current object,
+// which is read then.
+func (s *S3) GetNotified(ctx context.Context, o ObjectCreated) ([]byte, Object, error) {
+	in := &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(o.Key)}
+	switch {
+	case o.VersionID != "":
+		in.VersionId = aws.String(o.VersionID)
+		return s.get(ctx, in)
+	case o.ETag == "":
+		return s.get(ctx, in)
+	}
+	etag := strings.Trim(o.ETag, `"`)
+	in.IfMatch = aws.String(`"` + etag + `"`)
+	body, obj, err := s.get(ctx, in)
+	if err == nil || !isStatus(err, http.StatusPreconditionFailed, "PreconditionFailed") {
+		return body, obj, err
+	}
+	// Rewritten since the event: find the version it named.
+	p := s3.NewListObjectVersionsPaginator(s.client, &s3.ListObjectVersionsInput{Bucket: aws.String(s.bucket), Prefix: aws.String(o.Key)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, Object{}, fmt.Errorf("versions of s3://%s/%s: %w", s.bucket, o.Key, err)
+		}
+		for _, v := range page.Versions {
+			if aws.ToString(v.Key) == o.Key && strings.Trim(aws.ToString(v.ETag), `"`) == etag {
+				return s.get(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(o.Key), VersionId: v.VersionId})
+			}
+		}
+	}
+	return s.Get(ctx, o.Key)
+}
+
+func (s *S3) get(ctx context.Context, in *s3.GetObjectInput) ([]byte, Object, error) {
+	key := aws.ToString(in.Key)
+	out, err := s.client.GetObject(ctx, in)
 	if err != nil {
 		return nil, Object{}, s.wrap("get", key, err)
 	}

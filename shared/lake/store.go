@@ -52,4 +52,21 @@ type ObjectCreated struct {
 	Key    string `json:"key"`
 	Size   int64  `json:"size"`
 	ETag   string `json:"etag"`
+	// VersionID names the created version when the bucket is versioned.
+	VersionID string `json:"version_id,omitempty"`
+}
+
+// notifiedGetter is a store that can read the version a notification names (S3).
+type notifiedGetter interface {
+	GetNotified(ctx context.Context, o ObjectCreated) ([]byte, Object, error)
+}
+
+// GetNotified reads the object a notification is about. Two runs may rewrite the same key
+// (an unchanged year), each with its own run metadata: reading the version the event names
+// gives each notification its own run. Stores without versions read the current object.
+func GetNotified(ctx context.Context, store Store, o ObjectCreated) ([]byte, Object, error) {
+	if g, ok := store.(notifiedGetter); ok {
+		return g.GetNotified(ctx, o)
+	}
+	return store.Get(ctx, o.Key)
 }

@@ -103,9 +103,10 @@ type s3Record struct {
 			Name string `json:"name"`
 		} `json:"bucket"`
 		Object struct {
-			Key  string `json:"key"`
-			Size int64  `json:"size"`
-			ETag string `json:"eTag"`
+			Key       string `json:"key"`
+			Size      int64  `json:"size"`
+			ETag      string `json:"eTag"`
+			VersionID string `json:"versionId,omitempty"`
 		} `json:"object"`
 	} `json:"s3"`
 }
@@ -133,7 +134,7 @@ func ParseS3Event(body []byte) ([]lake.ObjectCreated, error) {
 		if err != nil {
 			return nil, Permanent(fmt.Errorf("%w: s3 event key %q: %v", contracts.ErrUndecodable, r.S3.Object.Key, err))
 		}
-		out = append(out, lake.ObjectCreated{Bucket: r.S3.Bucket.Name, Key: key, Size: r.S3.Object.Size, ETag: r.S3.Object.ETag})
+		out = append(out, lake.ObjectCreated{Bucket: r.S3.Bucket.Name, Key: key, Size: r.S3.Object.Size, ETag: r.S3.Object.ETag, VersionID: r.S3.Object.VersionID})
 	}
 	return out, nil
 }

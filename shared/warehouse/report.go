@@ -16,7 +16,10 @@ type OvershootDay struct {
 	BiocapacityGHA float64
 	FootprintGHA   float64
 	// Earths is how many Earths humanity's footprint needs (footprint / biocapacity).
-	Earths    float64
+	Earths float64
+	// Overshoot is false for a year in which the world used less than its biocapacity: it
+	// has no overshoot day (DayOfYear 0, Date zero).
+	Overshoot bool
 	DayOfYear int
 	// Date is the DayOfYear-th day of Year (day 1 is 1 January).
 	Date time.Time
@@ -61,10 +64,14 @@ FROM `+OvershootView+` ORDER BY year`)
 	defer rows.Close()
 	for rows.Next() {
 		var o OvershootDay
-		if err := rows.Scan(&o.Year, &o.BiocapacityGHA, &o.FootprintGHA, &o.Earths, &o.DayOfYear); err != nil {
+		var day sql.NullInt64
+		if err := rows.Scan(&o.Year, &o.BiocapacityGHA, &o.FootprintGHA, &o.Earths, &day); err != nil {
 			return Report{}, fmt.Errorf("report: scan %s: %w", OvershootView, err)
 		}
-		o.Date = time.Date(o.Year, time.January, o.DayOfYear, 0, 0, 0, 0, time.UTC)
+		if day.Valid {
+			o.Overshoot, o.DayOfYear = true, int(day.Int64)
+			o.Date = time.Date(o.Year, time.January, o.DayOfYear, 0, 0, 0, 0, time.UTC)
+		}
 		r.Overshoot = append(r.Overshoot, o)
 	}
 	if err := rows.Err(); err != nil {
@@ -125,6 +132,10 @@ func (r Report) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "year\tbiocapacity gha\tfootprint gha\tearths\tday\tdate")
 	for _, o := range r.Overshoot {
+		if !o.Overshoot {
+			fmt.Fprintf(tw, "%d\t%.4g\t%.4g\t%.2f\t-\tno overshoot day\n", o.Year, o.BiocapacityGHA, o.FootprintGHA, o.Earths)
+			continue
+		}
 		fmt.Fprintf(tw, "%d\t%.4g\t%.4g\t%.2f\t%d\t%s\n", o.Year, o.BiocapacityGHA, o.FootprintGHA, o.Earths, o.DayOfYear, o.Date.Format("Jan 2"))
 	}
 	if err := tw.Flush(); err != nil {

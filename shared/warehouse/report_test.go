@@ -74,3 +74,43 @@ func TestReport(t *testing.T) {
 	}
 	t.Log("\n" + out.String())
 }
+
+// A year in which the world used less than its biocapacity (the 1960s) has no overshoot day:
+// not a day past 365 shown as a date in the following year.
+func TestYearWithoutOvershoot(t *testing.T) {
+	ctx := context.Background()
+	wh := openDuck(t)
+	at := time.Now().UTC().Truncate(time.Second)
+	rows := whtest.YearRows(t, 2022, "run-1", at)
+	var bio float64
+	for _, r := range rows {
+		if r.CountryCode == 5001 && r.RecordType == "BiocapTotGHA" {
+			bio = r.Value
+		}
+	}
+	for i := range rows {
+		rows[i].Year = 1965
+		if rows[i].CountryCode == 5001 && rows[i].RecordType == "EFConsTotGHA" {
+			// 0.9 Earths: the day formula would give 405, "Feb 9" of 1966.
+			rows[i].Value = bio * 0.9
+			rows[i].CropLand, rows[i].GrazingLand, rows[i].ForestLand, rows[i].FishingGround, rows[i].BuiltupLand, rows[i].Carbon = nil, nil, nil, nil, nil, nil
+		}
+	}
+	path := t.TempDir() + "/1965.parquet"
+	whtest.WriteParquet(t, path, rows)
+	load(t, wh, path, "transformed/ecological_footprint/data_1965.parquet", false)
+	r, err := warehouse.ReadReport(ctx, wh.DB(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Overshoot) != 1 || r.Overshoot[0].Overshoot || r.Overshoot[0].DayOfYear != 0 || r.Overshoot[0].Earths >= 1 {
+		t.Fatalf("1965: %+v", r.Overshoot)
+	}
+	var out strings.Builder
+	if err := r.WriteText(&out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "no overshoot day") || strings.Contains(out.String(), "Feb") {
+		t.Fatalf("report:\n%s", out.String())
+	}
+}

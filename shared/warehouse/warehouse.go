@@ -262,13 +262,16 @@ WHERE record_type IN ('EFConsTotGHA', 'BiocapTotGHA', 'EFConsPerCap', 'BiocapPer
 GROUP BY country_code, year
 HAVING max(CASE WHEN record_type = 'EFConsTotGHA' THEN value END) IS NOT NULL
    AND max(CASE WHEN record_type = 'BiocapTotGHA' THEN value END) IS NOT NULL`,
-		// GFN: Overshoot Day = (Earth's biocapacity / humanity's footprint) x 365, counted from 1 January.
+		// GFN: Overshoot Day = (Earth's biocapacity / humanity's footprint) x 365, counted from
+		// 1 January. A year in which the world used less than its biocapacity (the 1960s) has
+		// none: NULL, not a day past 365.
 		fmt.Sprintf(`CREATE OR REPLACE VIEW `+OvershootView+` AS
 SELECT year,
        biocapacity_gha,
        footprint_gha,
        footprint_gha / biocapacity_gha AS earths,
-       CAST(floor(365 * biocapacity_gha / footprint_gha) AS INTEGER) AS overshoot_day
+       CASE WHEN footprint_gha > biocapacity_gha
+            THEN CAST(floor(365 * biocapacity_gha / footprint_gha) AS INTEGER) END AS overshoot_day
 FROM `+BalanceView+`
 WHERE country_code = %d`, contracts.WorldCountryCode),
 	}

@@ -77,11 +77,11 @@ func start(t *testing.T, opts stack.Options) *stack.Stack {
 	return s
 }
 
-var summary = regexp.MustCompile(`(?m)^run=(\S+) status=(\w+) batches=(\d+) rows_in=(\d+) rows_loaded=(\d+) rejected=(\d+) seconds=([\d.]+)$`)
+var summary = regexp.MustCompile(`(?m)^run=(\S+) status=(\w+) batches=(\d+) rows_in=(\d+) rows_loaded=(\d+) rejected=(\d+) seconds=([\d.]+) failed_batches=(\d+)$`)
 
 type result struct {
-	runID, status                         string
-	batches, rowsIn, rowsLoaded, rejected int
+	runID, status                                        string
+	batches, rowsIn, rowsLoaded, rejected, failedBatches int
 }
 
 func runPipeline(t *testing.T, s *stack.Stack, args ...string) (result, error) {
@@ -95,7 +95,7 @@ func runPipeline(t *testing.T, s *stack.Stack, args ...string) (result, error) {
 		t.Fatalf("last line is not the summary: %q (err %v)", out, err)
 	}
 	n := func(i int) int { v, _ := strconv.Atoi(m[i]); return v }
-	return result{runID: m[1], status: m[2], batches: n(3), rowsIn: n(4), rowsLoaded: n(5), rejected: n(6)}, err
+	return result{runID: m[1], status: m[2], batches: n(3), rowsIn: n(4), rowsLoaded: n(5), rejected: n(6), failedBatches: n(8)}, err
 }
 
 func assertDLQsEmpty(t *testing.T, s *stack.Stack) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -27,7 +28,7 @@ const dlqUsage = `usage:
   gfnctl dlq peek <queue> [-n N] [--filter EXPR]
   gfnctl dlq export <queue> FILE.jsonl [--filter EXPR]     (FILE "-" is standard output)
   gfnctl dlq redrive <dlq> [--to source|<queue>] [--filter EXPR] [--max N] [--rate N] [--dry-run]
-                          [--method auto|native|copy] [--hold D]
+                          [--method auto|native|copy] [--hold D] [--watch D]
   gfnctl dlq redrive <dlq> --cancel
   gfnctl dlq purge <dlq> --yes
 Queues are base names (gfn-validator-dlq); GFN_NAME_PREFIX is put in front.
@@ -150,7 +151,7 @@ func dlqPeek(ctx context.Context, tool *dlq.Tool, args []string, stdout, _ io.Wr
 	return err
 }
 
-func dlqExport(ctx context.Context, tool *dlq.Tool, args []string, stdout, stderr io.Writer) (err error) {
+func dlqExport(ctx context.Context, tool *dlq.Tool, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("dlq export", flag.ContinueOnError)
 	filter := fs.String("filter", "", "export only messages matching EXPR")
 	pos, err := parseInterspersed(fs, args)
@@ -164,18 +165,27 @@ func dlqExport(ctx context.Context, tool *dlq.Tool, args []string, stdout, stder
 	if err != nil {
 		return err
 	}
-	w := stdout
-	if pos[1] != "-" {
-		file, err := os.Create(pos[1])
-		if err != nil {
-			return fmt.Errorf("export: %w", err)
-		}
-		defer func() { err = errors.Join(err, file.Close()) }()
-		w = file
+	if pos[1] == "-" {
+		n, err := tool.Export(ctx, pos[0], f, stdout)
+		fmt.Fprintf(stderr, "exported %d messages of %s to standard output\n", n, tool.Name(pos[0]))
+		return err
 	}
+	file, err := os.Create(pos[1])
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	w := bufio.NewWriter(file)
 	n, err := tool.Export(ctx, pos[0], f, w)
+	// A file that cannot be written to the end is a failed export: flush and close count.
+	if ferr := errors.Join(w.Flush(), file.Close()); ferr != nil {
+		err = errors.Join(err, fmt.Errorf("export: write %s: %w", pos[1], ferr))
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "export of %s to %s failed after %d messages\n", tool.Name(pos[0]), pos[1], n)
+		return err
+	}
 	fmt.Fprintf(stderr, "exported %d messages of %s to %s\n", n, tool.Name(pos[0]), pos[1])
-	return err
+	return nil
 }
 
 func dlqPurge(ctx context.Context, tool *dlq.Tool, args []string, stdout, _ io.Writer) error {
@@ -218,6 +228,7 @@ func dlqRedrive(ctx context.Context, tool *dlq.Tool, args []string, stdout, stde
 	cancel := fs.Bool("cancel", false, "cancel the DLQ's running native move task")
 	method := fs.String("method", dlq.MethodAuto, "auto (native StartMessageMoveTask when possible, else copy), native or copy")
 	hold := fs.Duration("hold", 2*time.Minute, "how long messages read but not moved stay hidden if gfnctl dies before handing them back")
+	watch := fs.Duration("watch", 10*time.Second, "copy: after the last move, watch the DLQ this long and report moved messages that came back")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -240,7 +251,7 @@ func dlqRedrive(ctx context.Context, tool *dlq.Tool, args []string, stdout, stde
 	tool.HoldFor = *hold
 	out := newRedriveOutput(stdout, stderr)
 	res, err := tool.Redrive(ctx, pos[0], dlq.RedriveOptions{
-		To: *to, Filter: f, Max: *maxN, Rate: *rate, DryRun: *dryRun, Method: *method, Progress: out.progress,
+		To: *to, Filter: f, Max: *maxN, Rate: *rate, DryRun: *dryRun, Method: *method, Progress: out.progress, Watch: *watch,
 	})
 	out.summary(res, err)
 	if err != nil {
@@ -310,6 +321,12 @@ func (o *redriveOutput) summary(r dlq.Result, err error) {
 	fmt.Fprintf(o.stderr, "\n%s -> %s (%s): %s %d, skipped %d, failed %d in %.1f s\n", r.DLQ, r.Destination, r.Method, verb, n, r.Skipped, r.Failed, r.Seconds)
 	if r.DeleteFailed > 0 {
 		fmt.Fprintf(o.stderr, "%d messages were sent but are still in the DLQ: a rerun sends them again (consumers are idempotent)\n", r.DeleteFailed)
+	}
+	if r.CameBack > 0 {
+		fmt.Fprintf(o.stderr, "%d moved messages came back to %s (they fail again; not moved twice): gfnctl dlq peek %s\n", r.CameBack, r.DLQ, r.DLQ)
+	}
+	if r.Arrived > 0 {
+		fmt.Fprintf(o.stderr, "%d other messages reached %s during the redrive and were left there\n", r.Arrived, r.DLQ)
 	}
 	if r.InFlightLeft > 0 {
 		fmt.Fprintf(o.stderr, "%d messages are in flight in %s (held by another reader); run redrive again once they are visible\n", r.InFlightLeft, r.DLQ)

@@ -261,6 +261,10 @@ func TestDLQCommands(t *testing.T) {
 	if b, _ := os.ReadFile(file); strings.Count(string(b), "\n") != 3 {
 		t.Fatalf("export file:\n%s", b)
 	}
+	// A file that cannot be written to the end (a full disk) fails the export.
+	if _, errOut, err := run("export", dlqName, "/dev/full"); err == nil || !strings.Contains(err.Error(), "no space left") || strings.Contains(errOut, "exported 3") {
+		t.Fatalf("export to a full device: %v %s", err, errOut)
+	}
 	out, _, err = run("redrive", dlqName, "--dry-run")
 	if err != nil || strings.Count(out, `"event":"would_move"`) != 3 || !strings.Contains(out, `"event":"summary"`) {
 		t.Fatalf("dry run: %v\n%s", err, out)

@@ -100,7 +100,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintln(stdout, runs.SummaryLine(outcome))
 	}
 	if f, ok := outcome.(*contracts.RunFailed); ok && err == nil {
-		err = fmt.Errorf("replay %s failed at batch %s: %s", f.RunID, f.FailedBatch, f.Reason)
+		err = fmt.Errorf("replay: %w", runs.FailedError(f))
 	}
 	return err
 }

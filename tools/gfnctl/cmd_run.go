@@ -146,7 +146,7 @@ func embeddedLogger(dataDir string) (*slog.Logger, func(), error) {
 func finish(req contracts.ExtractionRequested, outcome contracts.Message, err error) error {
 	if outcome == nil {
 		if req.RunID != "" {
-			fmt.Printf("run=%s status=failed batches=0 rows_in=0 rows_loaded=0 rejected=0 seconds=%.1f\n", req.RunID, time.Since(req.RequestedAt).Seconds())
+			fmt.Printf("run=%s status=failed batches=0 rows_in=0 rows_loaded=0 rejected=0 seconds=%.1f failed_batches=0\n", req.RunID, time.Since(req.RequestedAt).Seconds())
 		}
 		if err == nil {
 			err = errors.New("run ended without an outcome")
@@ -155,7 +155,7 @@ func finish(req contracts.ExtractionRequested, outcome contracts.Message, err er
 	}
 	fmt.Println(runs.SummaryLine(outcome))
 	if f, ok := outcome.(*contracts.RunFailed); ok {
-		return fmt.Errorf("run %s failed at batch %s: %s", f.RunID, f.FailedBatch, f.Reason)
+		return runs.FailedError(f)
 	}
 	return err
 }

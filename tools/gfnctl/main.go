@@ -4,7 +4,10 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -38,10 +41,19 @@ func main() {
 		usage()
 		os.Exit(2)
 	}
-	if err := commands[os.Args[1]].run(ctx, os.Args[2:]); err != nil {
-		fmt.Fprintln(os.Stderr, "gfnctl:", err)
-		os.Exit(1)
+	if code := exitCode(commands[os.Args[1]].run(ctx, os.Args[2:]), os.Stderr); code != 0 {
+		os.Exit(code)
 	}
+}
+
+// exitCode is 0 for success and for help asked for (the flag package has printed it), else 1
+// with the error on stderr.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	fmt.Fprintln(stderr, "gfnctl:", err)
+	return 1
 }
 
 func usage() {

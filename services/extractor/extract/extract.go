@@ -127,8 +127,9 @@ func (e *Extractor) plan(ctx context.Context, req *contracts.ExtractionRequested
 			years = append(years, y)
 		}
 	}
+	var fromRaw map[int]bool
 	if mode == contracts.ModeIncremental {
-		if years, err = e.incrementalYears(ctx, req, years); err != nil {
+		if years, fromRaw, err = e.incrementalYears(ctx, req, years); err != nil {
 			return fmt.Errorf("plan run %s: %w", req.RunID, err)
 		}
 	}
@@ -156,37 +157,64 @@ func (e *Extractor) plan(ctx context.Context, req *contracts.ExtractionRequested
 			RecheckLast: req.RecheckLast,
 			RequestedAt: req.RequestedAt,
 			RequestedBy: req.RequestedBy,
+			FromRaw:     fromRaw[y],
 		})
 	}
 	if err := e.pub.Publish(ctx, msgs...); err != nil {
 		return fmt.Errorf("plan run %s: publish: %w", req.RunID, err)
 	}
 	telemetry.Logger(ctx).Info("extraction planned", "mode", mode, "batches", len(years),
-		"from_year", years[0], "to_year", years[len(years)-1])
+		"from_year", years[0], "to_year", years[len(years)-1], "from_raw", len(fromRaw))
 	return nil
 }
 
-// incrementalYears keeps the years with nothing landed yet plus the newest RecheckLast.
-func (e *Extractor) incrementalYears(ctx context.Context, req *contracts.ExtractionRequested, years []int) ([]int, error) {
-	objs, err := e.store.List(ctx, RawIndexPrefix)
-	if err != nil {
-		return nil, fmt.Errorf("list raw index: %w", err)
-	}
-	landed := make(map[string]bool, len(objs))
-	for _, o := range objs {
-		landed[strings.TrimSuffix(strings.TrimPrefix(o.Key, RawIndexPrefix), ".json")] = true
-	}
+// incrementalYears keeps every year not loaded yet plus the newest RecheckLast. A year is
+// loaded when the run that last landed its raw object recorded BatchLoaded for it in the run
+// ledger. A year whose raw landed but never loaded is re-announced from raw (fromRaw), without
+// the API; the rechecked years are fetched again, since GFN revises recent years.
+func (e *Extractor) incrementalYears(ctx context.Context, req *contracts.ExtractionRequested, years []int) (out []int, fromRaw map[int]bool, err error) {
 	recheck := req.RecheckLast
 	if recheck <= 0 {
 		recheck = e.cfg.RecheckLast
 	}
-	var out []int
+	fromRaw = map[int]bool{}
 	for i, y := range years {
-		if i >= len(years)-recheck || !landed[contracts.BatchID(y, req.Countries, req.RecordTypes)] {
+		if i >= len(years)-recheck {
 			out = append(out, y)
+			continue
+		}
+		id := contracts.BatchID(y, req.Countries, req.RecordTypes)
+		idx, err := e.loadIndex(ctx, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		if idx == nil {
+			out = append(out, y)
+			continue
+		}
+		loaded, err := e.loaded(ctx, idx)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !loaded {
+			out = append(out, y)
+			fromRaw[y] = true
 		}
 	}
-	return out, nil
+	return out, fromRaw, nil
+}
+
+// loaded reports whether the run that last landed the batch's raw object loaded it.
+func (e *Extractor) loaded(ctx context.Context, idx *RawIndex) (bool, error) {
+	key := lake.RunEventKey(idx.Last.RunID, idx.BatchID, (contracts.BatchLoaded{}).EventType())
+	_, err := e.store.Head(ctx, key)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, lake.ErrNotFound):
+		return false, nil
+	}
+	return false, fmt.Errorf("batch %s: read run ledger: %w", idx.BatchID, err)
 }
 
 // extractBatch fetches one year and lands it.
@@ -212,6 +240,13 @@ func (e *Extractor) extractBatch(ctx context.Context, req *contracts.ExtractionR
 		// This very request was handled before (a redelivery): say the same thing again.
 		log.Info("batch already extracted for this request; re-publishing its event", "key", idx.Last.Key)
 		return e.publish(ctx, &idx.Last)
+	}
+
+	if req.FromRaw && idx != nil {
+		if done, err := e.reannounce(ctx, req, idx); done || err != nil {
+			return err
+		}
+		log.Warn("raw object to reprocess is gone or changed; fetching from the API", "key", idx.Key)
 	}
 
 	body, err := e.client.DataAllYear(ctx, year)
@@ -306,6 +341,30 @@ func (e *Extractor) land(ctx context.Context, req *contracts.ExtractionRequested
 	}
 	log.Info("raw batch landed", "key", key, "sha256", sha, "records", records, "bytes", len(obj), "revision", ev.Revision)
 	return e.publish(ctx, &ev)
+}
+
+// reannounce announces the batch's landed raw object for this run (a year that landed but
+// never loaded), without calling the API. It reports false when the object is not intact.
+func (e *Extractor) reannounce(ctx context.Context, req *contracts.ExtractionRequested, idx *RawIndex) (bool, error) {
+	o, err := e.store.Head(ctx, idx.Key)
+	if errors.Is(err, lake.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("batch %s: %w", req.BatchID, err)
+	}
+	if o.Metadata[lake.MetaSHA256] != idx.SHA256 {
+		return false, nil
+	}
+	ev := contracts.RawBatchLanded{
+		Header: req.Header, Year: req.FromYear, Bucket: e.store.Bucket(), Key: idx.Key, SHA256: idx.SHA256,
+		Records: idx.Records, Bytes: idx.Bytes, Unchanged: true, ExtractedAt: req.RequestedAt,
+	}
+	if err := e.saveIndex(ctx, idx.Key, ev); err != nil {
+		return false, err
+	}
+	telemetry.Logger(ctx).Info("raw batch landed before but never loaded; announced again from raw", "year", req.FromYear, "key", idx.Key)
+	return true, e.publish(ctx, &ev)
 }
 
 // maxKeySuffix bounds the search for a free key; more same-second versions mean a bug.

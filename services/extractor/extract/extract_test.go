@@ -70,8 +70,17 @@ func TestFullBackfillOfTheRecordingThenIncremental(t *testing.T) {
 		t.Fatalf("%d records landed, want 73,942", records)
 	}
 
-	// Incremental right after: only the three newest years are fetched again, and their
-	// unchanged bytes land nothing new.
+	// The pipeline loaded every year but 2005 (say it was quarantined, or its load was
+	// interrupted): the run ledger has BatchLoaded for the others.
+	for _, ev := range landed {
+		if ev.Year != 2005 {
+			markLoaded(t, e.store, ev.RunID, ev.BatchID)
+		}
+	}
+
+	// Incremental right after: the three newest years are fetched again, and their unchanged
+	// bytes land nothing new; 2005, landed but never loaded, is announced again from raw
+	// without asking the API.
 	t1 := t0.Add(24 * time.Hour)
 	dataBefore := e.sim.Stats().Endpoints[sim.EndpointData]
 	plan, landed = e.run(t, contracts.ExtractionRequested{
@@ -81,19 +90,55 @@ func TestFullBackfillOfTheRecordingThenIncremental(t *testing.T) {
 	for _, b := range plan.Batches {
 		years = append(years, b.Year)
 	}
-	if !slices.Equal(years, []int{2020, 2021, 2022}) || len(landed) != 3 {
+	if !slices.Equal(years, []int{2005, 2020, 2021, 2022}) || len(landed) != 4 {
 		t.Fatalf("incremental planned %v and landed %d", years, len(landed))
 	}
 	for _, ev := range landed {
-		if !ev.Unchanged || ev.Revision || ev.Key != lake.RawKey(t0, ev.BatchID) || ev.RunID != "run-inc" || !ev.ExtractedAt.Equal(t1) {
+		if !ev.Unchanged || ev.Revision || ev.Key != lake.RawKey(t0, ev.BatchID) || ev.RunID != "run-inc" || !ev.ExtractedAt.Equal(t1) || ev.Records == 0 {
 			t.Fatalf("incremental event %+v", ev)
 		}
 	}
 	if n := e.sim.Stats().Endpoints[sim.EndpointData] - dataBefore; n != 3 {
-		t.Fatalf("incremental fetched %d years, want 3", n)
+		t.Fatalf("incremental fetched %d years, want 3 (2005 comes from raw)", n)
 	}
 	if objs, _ := e.store.List(context.Background(), lake.RawPrefix); len(objs) != 23 {
 		t.Fatalf("%d raw objects after the incremental run, want still 23", len(objs))
+	}
+}
+
+// markLoaded writes what the notifier records when the loader announces a batch loaded.
+func markLoaded(t *testing.T, store lake.Store, runID, batchID string) {
+	t.Helper()
+	key := lake.RunEventKey(runID, batchID, (contracts.BatchLoaded{}).EventType())
+	if err := store.Put(context.Background(), key, []byte(`{}`), nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A year to take from raw whose object is gone is fetched from the API again.
+func TestFromRawWithoutIntactRawFetchesTheAPI(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	ctx := context.Background()
+	first := batchReq("run-1", 2020, t0)
+	if err := e.ex.Handle(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	ev := ofType[*contracts.RawBatchLanded](e.pub.Take())[0]
+	if err := e.store.Delete(ctx, ev.Key); err != nil {
+		t.Fatal(err)
+	}
+	again := batchReq("run-2", 2020, t0.Add(time.Hour))
+	again.Mode, again.FromRaw = contracts.ModeIncremental, true
+	before := e.sim.Stats().Endpoints[sim.EndpointData]
+	if err := e.ex.Handle(ctx, again); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.sim.Stats().Endpoints[sim.EndpointData] - before; n != 1 {
+		t.Fatalf("%d API calls, want 1", n)
+	}
+	landed := ofType[*contracts.RawBatchLanded](e.pub.Take())[0]
+	if _, err := e.store.Head(ctx, landed.Key); err != nil || landed.Records != ev.Records {
+		t.Fatalf("landed %+v (%v)", landed, err)
 	}
 }
 
@@ -263,27 +308,34 @@ func TestPlanning(t *testing.T) {
 	tests := []struct {
 		name      string
 		req       contracts.ExtractionRequested
-		landed    []int
+		landed    []int // landed and loaded
 		wantYears []int
 		permanent bool
+		unloaded  []int // landed, never loaded: planned from raw
 	}{
-		{"full defaults to the API's years", contracts.ExtractionRequested{Mode: contracts.ModeFull}, nil, sim.GeneratedYears, false},
-		{"full range clipped to the API", contracts.ExtractionRequested{Mode: contracts.ModeFull, FromYear: 1961, ToYear: 2016}, nil, []int{2015, 2016}, false},
-		{"empty mode is full", contracts.ExtractionRequested{FromYear: 2020, ToYear: 2020}, nil, []int{2020}, false},
-		{"incremental: unlanded plus recheck", contracts.ExtractionRequested{Mode: contracts.ModeIncremental}, []int{2015, 2016, 2017, 2018, 2019, 2020, 2021}, []int{2020, 2021, 2022}, false},
-		{"incremental: nothing landed", contracts.ExtractionRequested{Mode: contracts.ModeIncremental}, nil, sim.GeneratedYears, false},
-		{"incremental: recheck 1 and a gap", contracts.ExtractionRequested{Mode: contracts.ModeIncremental, RecheckLast: 1}, []int{2015, 2017, 2018, 2019, 2020, 2021, 2022}, []int{2016, 2022}, false},
-		{"unknown mode", contracts.ExtractionRequested{Mode: "sometimes"}, nil, nil, true},
-		{"reversed range", contracts.ExtractionRequested{Mode: contracts.ModeFull, FromYear: 2020, ToYear: 2010}, nil, nil, true},
-		{"no API years in range", contracts.ExtractionRequested{Mode: contracts.ModeFull, FromYear: 1961, ToYear: 1970}, nil, nil, true},
+		{"full defaults to the API's years", contracts.ExtractionRequested{Mode: contracts.ModeFull}, nil, sim.GeneratedYears, false, nil},
+		{"full range clipped to the API", contracts.ExtractionRequested{Mode: contracts.ModeFull, FromYear: 1961, ToYear: 2016}, nil, []int{2015, 2016}, false, nil},
+		{"empty mode is full", contracts.ExtractionRequested{FromYear: 2020, ToYear: 2020}, nil, []int{2020}, false, nil},
+		{"incremental: unlanded plus recheck", contracts.ExtractionRequested{Mode: contracts.ModeIncremental}, []int{2015, 2016, 2017, 2018, 2019, 2020, 2021}, []int{2020, 2021, 2022}, false, nil},
+		{"incremental: nothing landed", contracts.ExtractionRequested{Mode: contracts.ModeIncremental}, nil, sim.GeneratedYears, false, nil},
+		{"incremental: recheck 1 and a gap", contracts.ExtractionRequested{Mode: contracts.ModeIncremental, RecheckLast: 1}, []int{2015, 2017, 2018, 2019, 2020, 2021, 2022}, []int{2016, 2022}, false, nil},
+		{"incremental: landed but never loaded", contracts.ExtractionRequested{Mode: contracts.ModeIncremental}, []int{2015, 2017, 2019, 2020}, []int{2016, 2018, 2020, 2021, 2022}, false, []int{2016, 2018}},
+		{"unknown mode", contracts.ExtractionRequested{Mode: "sometimes"}, nil, nil, true, nil},
+		{"reversed range", contracts.ExtractionRequested{Mode: contracts.ModeFull, FromYear: 2020, ToYear: 2010}, nil, nil, true, nil},
+		{"no API years in range", contracts.ExtractionRequested{Mode: contracts.ModeFull, FromYear: 1961, ToYear: 1970}, nil, nil, true, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
 			e := newEnv(t, envOpts{})
-			for _, y := range tc.landed {
-				if err := e.store.Put(ctx, extract.RawIndexKey(contracts.BatchID(y, nil, nil)), []byte(`{}`), nil); err != nil {
+			for _, y := range append(slices.Clone(tc.landed), tc.unloaded...) {
+				id := contracts.BatchID(y, nil, nil)
+				idx := fmt.Sprintf(`{"batch_id":%q,"last_event":{"run_id":"run-before"}}`, id)
+				if err := e.store.Put(ctx, extract.RawIndexKey(id), []byte(idx), nil); err != nil {
 					t.Fatal(err)
+				}
+				if slices.Contains(tc.landed, y) {
+					markLoaded(t, e.store, "run-before", id)
 				}
 			}
 			req := tc.req
@@ -306,7 +358,8 @@ func TestPlanning(t *testing.T) {
 				years = append(years, b.Year)
 				c := cmds[i]
 				if c.BatchID != b.BatchID || c.FromYear != b.Year || c.ToYear != b.Year || c.RunID != "run-p" ||
-					!c.RequestedAt.Equal(t0) || c.RequestedBy != "test" || b.BatchID != contracts.BatchID(b.Year, nil, nil) {
+					!c.RequestedAt.Equal(t0) || c.RequestedBy != "test" || b.BatchID != contracts.BatchID(b.Year, nil, nil) ||
+					c.FromRaw != slices.Contains(tc.unloaded, b.Year) {
 					t.Fatalf("command %+v for %+v", c, b)
 				}
 			}

@@ -75,7 +75,8 @@ func (l *Loader) Handle(ctx context.Context, o *lake.ObjectCreated) error {
 		log.DebugContext(ctx, "loader ignores object outside transformed Parquet", "key", o.Key)
 		return nil
 	}
-	body, obj, err := l.store.Get(ctx, o.Key)
+	// The version the event names: an overlapping run may have rewritten the key since.
+	body, obj, err := lake.GetNotified(ctx, l.store, *o)
 	if err != nil {
 		if errors.Is(err, lake.ErrNotFound) {
 			// S3 is read-after-write consistent: a notified object that is gone was deleted.

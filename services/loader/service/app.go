@@ -121,6 +121,9 @@ func NewDuckDBApplication(ctx context.Context, deps platform.Deps) (platform.App
 	}}, cleanup, nil
 }
 
+// statusHeaderTimeout bounds how long the status server waits for a request's headers.
+const statusHeaderTimeout = 5 * time.Second
+
 // serveStatus answers GET /status with the loader's counts: readers cannot open the DuckDB
 // file while the loader holds it.
 func serveStatus(addr string, status func(context.Context) (any, error)) (stop func(), err error) {
@@ -138,7 +141,8 @@ func serveStatus(addr string, status func(context.Context) (any, error)) (stop f
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(st)
 	})
-	srv := &http.Server{Handler: mux}
+	// A client that never finishes its headers must not hold a connection forever.
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: statusHeaderTimeout, IdleTimeout: time.Minute}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			fmt.Fprintln(os.Stderr, "loader status server:", err)

@@ -1,7 +1,8 @@
 // Package notify tracks runs and announces their outcome. The run ledger lives in the lake
 // (metadata/runs/<run_id>/): every event is its own object, so any notifier instance can pick
-// a run up and concurrent instances never overwrite each other; the outcome object is
-// written once (create-if-absent), so a run is announced once.
+// a run up and concurrent instances never overwrite each other. An outcome is claimed once
+// (create-if-absent) by the event that decided it, published, then marked announced: a claim
+// whose publish failed is published by that event's retry, so no outcome is lost.
 package notify
 
 import (
@@ -12,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gfnpipeline/contracts"
 	"github.com/gfnpipeline/shared/lake"
@@ -61,16 +63,21 @@ func planKey(runID string) string { return lake.RunPrefix(runID) + "plan.json" }
 func outcomeKey(runID, eventType string) string {
 	return lake.RunPrefix(runID) + "outcome/" + eventType + ".json"
 }
-func batchesPrefix(runID string) string {
-	return lake.RunPrefix(runID) + "batches/"
+
+// announcedSuffix marks an outcome as published: outcome/<type>.announced.json.
+const announcedSuffix = ".announced"
+
+func announcedKey(runID, eventType string) string {
+	return lake.RunPrefix(runID) + "outcome/" + eventType + announcedSuffix + ".json"
 }
-func eventKey(m contracts.Message) string {
-	batch := m.Batch()
-	if batch == "" {
-		batch = "_run"
-	}
-	return batchesPrefix(m.Run()) + batch + "/" + m.EventType() + ".json"
+
+// alertKey marks a batch's failure as alerted, so a redelivery does not alert again.
+func alertKey(m contracts.Message) string {
+	return lake.RunPrefix(m.Run()) + "alerts/" + m.Batch() + "/" + m.EventType() + ".json"
 }
+
+// EventKey is where the ledger keeps m; it also names the event that claimed an outcome.
+func EventKey(m contracts.Message) string { return lake.RunEventKey(m.Run(), m.Batch(), m.EventType()) }
 
 // Record stores an event in its run's ledger (a redelivery rewrites the same object).
 func (l Ledger) Record(ctx context.Context, m contracts.Message) error {
@@ -78,7 +85,7 @@ func (l Ledger) Record(ctx context.Context, m contracts.Message) error {
 	if err != nil {
 		return err
 	}
-	key := eventKey(m)
+	key := EventKey(m)
 	if p, ok := m.(*contracts.ExtractionPlanned); ok {
 		key = planKey(p.RunID)
 	}
@@ -104,13 +111,29 @@ type Run struct {
 	RunID   string                       `json:"run_id"`
 	Plan    *contracts.ExtractionPlanned `json:"plan,omitempty"`
 	Batches map[string]*BatchState       `json:"batches"`
-	// Outcomes maps RunCompleted / RunFailed to the announced message.
-	Outcomes map[string]json.RawMessage `json:"outcomes,omitempty"`
+	// Outcomes maps RunCompleted / RunFailed to its claim.
+	Outcomes map[string]*Outcome `json:"outcomes,omitempty"`
 }
+
+// Outcome is a claimed run outcome.
+type Outcome struct {
+	Type    string          `json:"type"`
+	Message json.RawMessage `json:"message"`
+	// ClaimedBy is the ledger key of the event that decided the outcome; its retry announces
+	// a claim that was not announced.
+	ClaimedBy string    `json:"claimed_by,omitempty"`
+	ClaimedAt time.Time `json:"claimed_at,omitempty"`
+	// Announced: the outcome was published.
+	Announced bool `json:"-"`
+}
+
+// Decode returns the claimed message.
+func (o *Outcome) Decode() (contracts.Message, error) { return contracts.Decode(o.Type, o.Message) }
 
 // Load reads a run's ledger: the plan, which stage each batch reached, and the outcome.
 func (l Ledger) Load(ctx context.Context, runID string) (Run, error) {
-	r := Run{RunID: runID, Batches: map[string]*BatchState{}, Outcomes: map[string]json.RawMessage{}}
+	r := Run{RunID: runID, Batches: map[string]*BatchState{}, Outcomes: map[string]*Outcome{}}
+	announced := map[string]bool{}
 	objs, err := l.store.List(ctx, lake.RunPrefix(runID))
 	if err != nil {
 		return r, fmt.Errorf("load run %s: %w", runID, err)
@@ -122,7 +145,7 @@ func (l Ledger) Load(ctx context.Context, runID string) (Run, error) {
 			if body, _, err = l.store.Get(ctx, o.Key); err != nil {
 				return r, fmt.Errorf("load run %s: %w", runID, err)
 			}
-			// Outcomes can be released and claimed again; events cannot change.
+			// An outcome is marked announced later; events cannot change.
 			if !strings.HasPrefix(rest, "outcome/") {
 				l.cache.put(o.Key, body)
 			}
@@ -135,7 +158,18 @@ func (l Ledger) Load(ctx context.Context, runID string) (Run, error) {
 			}
 			r.Plan = &p
 		case strings.HasPrefix(rest, "outcome/"):
-			r.Outcomes[strings.TrimSuffix(strings.TrimPrefix(rest, "outcome/"), ".json")] = body
+			name := strings.TrimSuffix(strings.TrimPrefix(rest, "outcome/"), ".json")
+			if t, ok := strings.CutSuffix(name, announcedSuffix); ok {
+				announced[t] = true
+				continue
+			}
+			var o Outcome
+			if err := json.Unmarshal(body, &o); err != nil {
+				return r, fmt.Errorf("run %s outcome %s: %w", runID, name, err)
+			}
+			// A claim written before claims named their event was written after its publish.
+			o.Announced = o.ClaimedBy == ""
+			r.Outcomes[name] = &o
 		case strings.HasPrefix(rest, "batches/"):
 			parts := strings.Split(strings.TrimPrefix(rest, "batches/"), "/")
 			if len(parts) != 2 {
@@ -143,6 +177,11 @@ func (l Ledger) Load(ctx context.Context, runID string) (Run, error) {
 			}
 			b := r.batch(parts[0])
 			b.Stages[strings.TrimSuffix(parts[1], ".json")] = body
+		}
+	}
+	for t := range announced {
+		if o, ok := r.Outcomes[t]; ok {
+			o.Announced = true
 		}
 	}
 	if r.Plan != nil {
@@ -172,13 +211,15 @@ func (r Run) SortedBatches() []*BatchState {
 	return out
 }
 
-// ClaimOutcome writes the run's outcome once; it reports false when another instance
-// already did.
-func (l Ledger) ClaimOutcome(ctx context.Context, m contracts.Message) (bool, error) {
+// ClaimOutcome writes the run's outcome once, naming the event that decided it (by, its
+// EventKey); it reports false when another delivery already claimed it.
+func (l Ledger) ClaimOutcome(ctx context.Context, m contracts.Message, by string, at time.Time) (bool, error) {
 	body, err := json.Marshal(struct {
-		Type    string            `json:"type"`
-		Message contracts.Message `json:"message"`
-	}{m.MessageType(), m})
+		Type      string            `json:"type"`
+		Message   contracts.Message `json:"message"`
+		ClaimedBy string            `json:"claimed_by"`
+		ClaimedAt time.Time         `json:"claimed_at"`
+	}{m.MessageType(), m, by, at.UTC()})
 	if err != nil {
 		return false, err
 	}
@@ -192,27 +233,37 @@ func (l Ledger) ClaimOutcome(ctx context.Context, m contracts.Message) (bool, er
 	return false, fmt.Errorf("claim outcome of run %s: %w", m.Run(), err)
 }
 
-// ReleaseOutcome undoes a claim whose announcement failed, so a retry can announce.
-func (l Ledger) ReleaseOutcome(ctx context.Context, m contracts.Message) error {
-	return l.store.Delete(ctx, outcomeKey(m.Run(), m.EventType()))
+// MarkAnnounced records that the claimed outcome was published.
+func (l Ledger) MarkAnnounced(ctx context.Context, m contracts.Message) error {
+	if err := l.store.Put(ctx, announcedKey(m.Run(), m.EventType()), []byte("{}"), nil); err != nil {
+		return fmt.Errorf("mark %s of run %s announced: %w", m.EventType(), m.Run(), err)
+	}
+	return nil
+}
+
+// ClaimAlert reports true the first time a batch's failure event is alerted.
+func (l Ledger) ClaimAlert(ctx context.Context, m contracts.Message) (bool, error) {
+	err := l.store.PutIfAbsent(ctx, alertKey(m), []byte("{}"), nil)
+	if errors.Is(err, lake.ErrExists) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // OutcomeMessage is the run's announced outcome: RunCompleted when it completed (even after
-// an earlier RunFailed), else RunFailed, else nil while it is running.
+// an earlier RunFailed), else RunFailed, else nil while it is running (or its outcome is
+// claimed but not published yet).
 func (r Run) OutcomeMessage() (contracts.Message, error) {
 	for _, t := range []string{(contracts.RunCompleted{}).EventType(), (contracts.RunFailed{}).EventType()} {
-		raw, ok := r.Outcomes[t]
-		if !ok {
+		o, ok := r.Outcomes[t]
+		if !ok || !o.Announced {
 			continue
 		}
-		var env struct {
-			Type    string          `json:"type"`
-			Message json.RawMessage `json:"message"`
-		}
-		if err := json.Unmarshal(raw, &env); err != nil {
+		m, err := o.Decode()
+		if err != nil {
 			return nil, fmt.Errorf("run %s outcome: %w", r.RunID, err)
 		}
-		return contracts.Decode(env.Type, env.Message)
+		return m, nil
 	}
 	return nil, nil
 }

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gfnpipeline/contracts"
@@ -22,15 +25,21 @@ type Config struct {
 	Now             func() time.Time
 }
 
-// Notifier records pipeline events in the run ledger and announces each run's outcome once:
-// RunCompleted when every planned batch is loaded (or had nothing to load), RunFailed as soon
-// as a batch is quarantined or dead-lettered.
+// Notifier records pipeline events in the run ledger and announces each run's outcome once
+// every planned batch has settled (loaded, empty, quarantined or dead-lettered): RunCompleted
+// when all loaded, else RunFailed naming every failed batch. A quarantined or dead-lettered
+// batch is alerted at once (log, Slack); the outcome waits for the rest.
 type Notifier struct {
 	cfg    Config
 	ledger Ledger
 	pub    messaging.Publisher
 	slack  Slack
 }
+
+// claimLease is how long an outcome claimed but not announced waits for the retry of the
+// event that claimed it; after that any delivery for the run announces it (the claiming
+// message may have been dead-lettered).
+const claimLease = 2 * time.Minute
 
 // New returns a notifier.
 func New(cfg Config, store lake.Store, pub messaging.Publisher) *Notifier {
@@ -61,6 +70,9 @@ func (n *Notifier) Handle(ctx context.Context, m contracts.Message) error {
 	if err := n.ledger.Record(ctx, m); err != nil {
 		return err
 	}
+	if err := n.alert(ctx, m); err != nil {
+		return err
+	}
 	if !decisive(m) {
 		return nil
 	}
@@ -68,23 +80,60 @@ func (n *Notifier) Handle(ctx context.Context, m contracts.Message) error {
 	if err != nil {
 		return err
 	}
-	outcome := Evaluate(run, n.cfg.Now())
+	by, now := EventKey(m), n.cfg.Now()
+	for _, o := range run.Outcomes {
+		// A claim whose publish failed (SNS, or the function died): its event's retry, or after
+		// the lease any event of the run, announces the claimed message as it was decided.
+		if !o.Announced && o.ClaimedBy != "" && (o.ClaimedBy == by || now.Sub(o.ClaimedAt) > claimLease) {
+			claimed, err := o.Decode()
+			if err != nil {
+				return fmt.Errorf("run %s: %w", m.Run(), err)
+			}
+			if err := n.announce(ctx, claimed); err != nil {
+				return err
+			}
+		}
+	}
+	outcome := Evaluate(run, now)
 	if outcome == nil {
 		return nil
 	}
-	if _, announced := run.Outcomes[outcome.EventType()]; announced {
+	if _, claimed := run.Outcomes[outcome.EventType()]; claimed {
 		return nil
 	}
-	claimed, err := n.ledger.ClaimOutcome(ctx, outcome)
+	claimed, err := n.ledger.ClaimOutcome(ctx, outcome, by, now)
 	if err != nil || !claimed {
 		return err
 	}
-	if err := n.announce(ctx, outcome); err != nil {
-		// Let a retry announce it: nothing was said yet.
-		if rErr := n.ledger.ReleaseOutcome(ctx, outcome); rErr != nil {
-			telemetry.Logger(ctx).Error("release outcome claim", "error", rErr.Error())
-		}
+	// On failure the message is retried and its retry announces the claim.
+	return n.announce(ctx, outcome)
+}
+
+// alert tells people about a failed batch at once, once per batch; the run's outcome waits.
+func (n *Notifier) alert(ctx context.Context, m contracts.Message) error {
+	var text string
+	log := telemetry.Logger(ctx).With("run_id", m.Run(), "batch_id", m.Batch())
+	switch e := m.(type) {
+	case *contracts.BatchQuarantined:
+		text = fmt.Sprintf(":warning: GFN run %s: batch %s (year %d) quarantined: %s (%d of %d rows rejected)",
+			e.RunID, e.BatchID, e.Year, e.Reason, e.RowsRejected, e.RowsIn)
+		log.Error("batch quarantined", "reason", e.Reason, "rows_rejected", e.RowsRejected)
+	case *contracts.BatchFailed:
+		// The DLQ watch alerts people about dead-lettered messages; this is the run's record.
+		log.Error("batch failed", "stage", e.Stage, "reason", e.Reason)
+		return nil
+	default:
+		return nil
+	}
+	if n.cfg.SlackWebhookURL == "" {
+		return nil
+	}
+	first, err := n.ledger.ClaimAlert(ctx, m)
+	if err != nil || !first {
 		return err
+	}
+	if err := n.slack.Post(ctx, text); err != nil {
+		log.Error("slack alert failed", "error", err.Error())
 	}
 	return nil
 }
@@ -100,18 +149,31 @@ func decisive(m contracts.Message) bool {
 	return true
 }
 
-// Evaluate decides a run's outcome from its ledger, or returns nil while it is undecided.
+// Evaluate decides a run's outcome from its ledger once every planned batch has settled, or
+// returns nil while any is still in flight.
 func Evaluate(run Run, now time.Time) contracts.Message {
-	sum := contracts.RunSummary{FinishedAt: now.UTC()}
-	if run.Plan != nil {
-		sum.Batches = len(run.Plan.Batches)
-		sum.StartedAt = run.Plan.StartedAt
-		sum.DurationSec = now.Sub(run.Plan.StartedAt).Seconds()
-	}
 	header := contracts.Header{RunID: run.RunID}
-	var failedBatch, reason string
-	done := 0
-	for _, b := range run.SortedBatches() {
+	sum := contracts.RunSummary{FinishedAt: now.UTC()}
+	if run.Plan == nil {
+		// Planning gave up: no batch will ever come. (Resolved once a later delivery plans the run.)
+		if b, ok := run.Batches[lake.RunBatch]; ok {
+			var failed contracts.BatchFailed
+			if decode(b, &failed) {
+				reason := fmt.Sprintf("%s gave up: %s", failed.Stage, failed.Reason)
+				return &contracts.RunFailed{Header: header, RunSummary: sum, Reason: reason}
+			}
+		}
+		return nil
+	}
+	sum.Batches = len(run.Plan.Batches)
+	sum.StartedAt = run.Plan.StartedAt
+	sum.DurationSec = now.Sub(run.Plan.StartedAt).Seconds()
+	var failures []contracts.BatchFailure
+	for _, pb := range run.Plan.Batches {
+		b, ok := run.Batches[pb.BatchID]
+		if !ok {
+			return nil
+		}
 		var landed contracts.RawBatchLanded
 		if decode(b, &landed) {
 			sum.RowsIn += landed.Records
@@ -128,35 +190,27 @@ func Evaluate(run Run, now time.Time) contracts.Message {
 		empty := decode(b, &transformed) && transformed.Key == ""
 		if b.Has(loaded.EventType()) || empty {
 			// A batch that failed and was redriven to completion no longer fails the run.
-			done++
 			continue
 		}
 		var quarantined contracts.BatchQuarantined
-		if decode(b, &quarantined) {
-			sum.Rejected += quarantined.RowsRejected
-			if failedBatch == "" {
-				failedBatch, reason = b.BatchID, "quarantined: "+quarantined.Reason
-			}
-		}
 		var failed contracts.BatchFailed
-		// A run-level failure (planning) is resolved once a later delivery planned the run.
-		if b.BatchID == "_run" && run.Plan != nil {
-			continue
-		}
-		if decode(b, &failed) && failedBatch == "" {
-			failedBatch, reason = b.BatchID, fmt.Sprintf("%s gave up: %s", failed.Stage, failed.Reason)
+		switch {
+		case decode(b, &quarantined):
+			sum.Rejected += quarantined.RowsRejected
+			failures = append(failures, contracts.BatchFailure{BatchID: pb.BatchID, Year: pb.Year, Reason: "quarantined: " + quarantined.Reason})
+		case decode(b, &failed):
+			failures = append(failures, contracts.BatchFailure{BatchID: pb.BatchID, Year: pb.Year,
+				Reason: fmt.Sprintf("%s gave up: %s", failed.Stage, failed.Reason)})
+		default:
+			return nil // still in flight
 		}
 	}
-	if failedBatch != "" {
-		if failedBatch == "_run" {
-			failedBatch = ""
-		}
-		return &contracts.RunFailed{Header: header, RunSummary: sum, FailedBatch: failedBatch, Reason: reason}
+	if len(failures) == 0 {
+		return &contracts.RunCompleted{Header: header, RunSummary: sum}
 	}
-	if run.Plan == nil || done < len(run.Plan.Batches) {
-		return nil
-	}
-	return &contracts.RunCompleted{Header: header, RunSummary: sum}
+	sum.FailedBatches = len(failures)
+	return &contracts.RunFailed{Header: header, RunSummary: sum, FailedBatch: failures[0].BatchID,
+		Reason: failures[0].Reason, Failures: failures}
 }
 
 func decode(b *BatchState, m contracts.Message) bool {
@@ -164,13 +218,18 @@ func decode(b *BatchState, m contracts.Message) bool {
 	return ok && json.Unmarshal(raw, m) == nil
 }
 
+// announce publishes the outcome, marks it announced, and tells people.
 func (n *Notifier) announce(ctx context.Context, outcome contracts.Message) error {
 	if err := n.pub.Publish(ctx, outcome); err != nil {
 		return fmt.Errorf("announce %s: %w", outcome.EventType(), err)
 	}
+	if err := n.ledger.MarkAnnounced(ctx, outcome); err != nil {
+		// Published but not marked: the retry publishes again (at least once beats never).
+		return err
+	}
 	log := telemetry.Logger(ctx).With("run_id", outcome.Run())
 	if f, ok := outcome.(*contracts.RunFailed); ok {
-		log.Error("run failed", "failed_batch", f.FailedBatch, "reason", f.Reason)
+		log.Error("run failed", "failed_batches", f.FailedBatches, "failures", f.Failures)
 	} else {
 		log.Info("run completed")
 	}
@@ -191,8 +250,15 @@ func SlackText(outcome contracts.Message) string {
 		return fmt.Sprintf(":white_check_mark: GFN run %s completed: %d batches, %d rows in, %d rows in the warehouse, %d rejected, %.0f s",
 			o.RunID, o.Batches, o.RowsIn, o.RowsLoaded, o.Rejected, o.DurationSec)
 	case *contracts.RunFailed:
-		return fmt.Sprintf(":x: GFN run %s failed at batch %s: %s (%d rows in, %d rejected, %.0f s)",
-			o.RunID, o.FailedBatch, o.Reason, o.RowsIn, o.Rejected, o.DurationSec)
+		failed := []string{o.Reason}
+		if len(o.Failures) > 0 {
+			failed = failed[:0]
+		}
+		for _, f := range o.Failures {
+			failed = append(failed, fmt.Sprintf("%s: %s", f.BatchID, f.Reason))
+		}
+		return fmt.Sprintf(":x: GFN run %s failed: %d of %d batches failed (%s); %d rows in, %d rows in the warehouse, %d rejected, %.0f s",
+			o.RunID, o.FailedBatches, o.Batches, strings.Join(failed, "; "), o.RowsIn, o.RowsLoaded, o.Rejected, o.DurationSec)
 	}
 	return outcome.EventType() + " " + outcome.Run()
 }
@@ -208,12 +274,18 @@ func (s Slack) Post(ctx context.Context, text string) error {
 	body, _ := json.Marshal(map[string]string{"text": text})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL, bytes.NewReader(body))
 	if err != nil {
-		return err
+		// Not %w: the parse error quotes the URL, which is a secret.
+		return errors.New("slack webhook URL does not parse")
 	}
 	req.Header.Set("Content-Type", "application/json")
 	res, err := s.Client.Do(req)
 	if err != nil {
-		return err
+		// *url.Error quotes the webhook URL, a secret: keep only the operation and the cause.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			return fmt.Errorf("slack webhook: %s: %w", ue.Op, ue.Err)
+		}
+		return fmt.Errorf("slack webhook: %w", err)
 	}
 	defer res.Body.Close()
 	if res.StatusCode/100 != 2 {

@@ -3,6 +3,7 @@ package notify_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -48,12 +49,19 @@ func TestEvaluate(t *testing.T) {
 		{"all loaded, largest table count wins", []contracts.Message{plan("a", "b"), loaded("b", 9), loaded("a", 5)}, "RunCompleted", 9, ""},
 		{"a year without data counts as done", []contracts.Message{plan("a", "b"), loaded("a", 5),
 			&contracts.BatchTransformed{Header: h("b"), Rows: 0}}, "RunCompleted", 5, ""},
-		{"quarantine fails the run at once", []contracts.Message{plan("a", "b"),
-			&contracts.BatchQuarantined{Header: h("b"), Reason: "reject ratio 12% exceeds 5%", RowsRejected: 40}}, "RunFailed", 0, "quarantined: reject ratio 12% exceeds 5%"},
+		{"a quarantine waits for the other batches", []contracts.Message{plan("a", "b"),
+			&contracts.BatchQuarantined{Header: h("b"), Reason: "reject ratio 12% exceeds 5%", RowsRejected: 40}}, "", 0, ""},
+		{"a quarantine fails the run once the rest loaded, counting what loaded", []contracts.Message{plan("a", "b"),
+			&contracts.BatchQuarantined{Header: h("b"), Reason: "reject ratio 12% exceeds 5%", RowsRejected: 40}, loaded("a", 5)},
+			"RunFailed", 5, "quarantined: reject ratio 12% exceeds 5%"},
+		{"a dead letter waits for the other batches", []contracts.Message{plan("a", "b"),
+			&contracts.BatchFailed{Header: h("a"), Stage: "gfn-extractor", Reason: "permanent: 403"}}, "", 0, ""},
 		{"dead letter fails the run", []contracts.Message{plan("a"),
 			&contracts.BatchFailed{Header: h("a"), Stage: "gfn-extractor", Reason: "permanent: 403"}}, "RunFailed", 0, "gfn-extractor gave up: permanent: 403"},
 		{"failure before planning fails the run", []contracts.Message{
 			&contracts.BatchFailed{Header: contracts.Header{RunID: "run-1"}, Stage: "gfn-extractor", Reason: "permanent: 403"}}, "RunFailed", 0, "gfn-extractor gave up: permanent: 403"},
+		{"a failure before planning is resolved once the run is planned", []contracts.Message{
+			&contracts.BatchFailed{Header: contracts.Header{RunID: "run-1"}, Stage: "gfn-extractor", Reason: "x"}, plan("a")}, "", 0, ""},
 		{"a redriven batch that loads completes the run", []contracts.Message{plan("a", "b"), loaded("a", 5),
 			&contracts.BatchFailed{Header: h("b"), Stage: "gfn-loader", Reason: "x"}, loaded("b", 8)}, "RunCompleted", 8, ""},
 	}
@@ -89,23 +97,27 @@ func TestEvaluate(t *testing.T) {
 					t.Fatalf("summary %+v", o.RunSummary)
 				}
 			case *contracts.RunFailed:
-				if o.Reason != tc.reason {
-					t.Fatalf("reason %q, want %q", o.Reason, tc.reason)
+				if o.Reason != tc.reason || o.RowsLoaded != tc.rowsLoaded || o.FailedBatches != len(o.Failures) {
+					t.Fatalf("reason %q, want %q; summary %+v", o.Reason, tc.reason, o)
 				}
 			}
 		})
 	}
 }
 
-func TestQuarantineAnnouncesExactlyOneRunFailedAndTellsSlack(t *testing.T) {
+// A quarantine is alerted at once; the run's outcome waits for the other batch, then names
+// the failed batch and counts what loaded. Redeliveries alert and announce nothing more.
+func TestQuarantineAlertsAtOnceAndFailsTheRunOnceSettled(t *testing.T) {
 	var (
 		mu    sync.Mutex
 		posts []string
 	)
 	slack := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
+		var msg map[string]string
+		json.Unmarshal(b, &msg)
 		mu.Lock()
-		posts = append(posts, string(b))
+		posts = append(posts, msg["text"])
 		mu.Unlock()
 	}))
 	defer slack.Close()
@@ -116,9 +128,21 @@ func TestQuarantineAnnouncesExactlyOneRunFailedAndTellsSlack(t *testing.T) {
 	pub := &messagingtest.Recorder{}
 	n := notify.New(notify.Config{SlackWebhookURL: slack.URL}, store, pub)
 	ctx := context.Background()
-	q := &contracts.BatchQuarantined{Header: h("ef-2005"), Reason: "reject ratio 12.00% exceeds 5.00%", RowsIn: 100, RowsRejected: 12}
-	// Redelivery of the quarantine and later events must not announce again.
-	for _, e := range []contracts.Message{plan("ef-2004", "ef-2005"), q, q, loaded("ef-2004", 3)} {
+	q := &contracts.BatchQuarantined{Header: h("ef-2005"), Year: 2005, Reason: "reject ratio 12.00% exceeds 5.00%", RowsIn: 100, RowsRejected: 12}
+	for _, e := range []contracts.Message{plan("ef-2004", "ef-2005"), q, q} {
+		if err := n.Handle(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	if len(posts) != 1 || !strings.Contains(posts[0], "ef-2005") || !strings.Contains(posts[0], "quarantined") {
+		t.Fatalf("slack alerts %q, want one naming the quarantined batch", posts)
+	}
+	mu.Unlock()
+	if out := pub.Messages(); len(out) != 0 {
+		t.Fatalf("outcome %+v announced while ef-2004 is in flight", out)
+	}
+	for _, e := range []contracts.Message{loaded("ef-2004", 3), loaded("ef-2004", 3), q} {
 		if err := n.Handle(ctx, e); err != nil {
 			t.Fatal(err)
 		}
@@ -128,17 +152,140 @@ func TestQuarantineAnnouncesExactlyOneRunFailedAndTellsSlack(t *testing.T) {
 		t.Fatalf("published %d outcomes, want exactly one", len(out))
 	}
 	f, ok := out[0].(*contracts.RunFailed)
-	if !ok || f.FailedBatch != "ef-2005" || !strings.Contains(f.Reason, "reject ratio 12.00%") {
+	if !ok || f.FailedBatch != "ef-2005" || !strings.Contains(f.Reason, "reject ratio 12.00%") || f.FailedBatches != 1 ||
+		len(f.Failures) != 1 || f.Failures[0].Year != 2001 || f.RowsLoaded != 3 {
 		t.Fatalf("outcome %+v", out[0])
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(posts) != 1 {
-		t.Fatalf("slack got %d posts", len(posts))
+	if len(posts) != 2 || !strings.Contains(posts[1], "1 of 2 batches failed") || !strings.Contains(posts[1], "ef-2005") {
+		t.Fatalf("slack posts %q", posts)
 	}
-	var msg map[string]string
-	if err := json.Unmarshal([]byte(posts[0]), &msg); err != nil || !strings.Contains(msg["text"], "ef-2005") {
-		t.Fatalf("slack post %q", posts[0])
+}
+
+// Every failed batch is named, with its reason.
+func TestRunFailedNamesEveryFailedBatch(t *testing.T) {
+	store, err := lake.NewDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := &messagingtest.Recorder{}
+	n := notify.New(notify.Config{}, store, pub)
+	ctx := context.Background()
+	for _, e := range []contracts.Message{plan("a", "b", "c"),
+		&contracts.BatchFailed{Header: h("c"), Stage: "gfn-loader", Reason: "bad parquet"},
+		loaded("b", 7),
+		&contracts.BatchQuarantined{Header: h("a"), Reason: "too many rejects"},
+	} {
+		if err := n.Handle(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := pub.Messages()
+	if len(out) != 1 {
+		t.Fatalf("%d outcomes", len(out))
+	}
+	f := out[0].(*contracts.RunFailed)
+	want := []contracts.BatchFailure{{BatchID: "a", Year: 2000, Reason: "quarantined: too many rejects"},
+		{BatchID: "c", Year: 2002, Reason: "gfn-loader gave up: bad parquet"}}
+	if f.FailedBatches != 2 || f.RowsLoaded != 7 || len(f.Failures) != 2 || f.Failures[0] != want[0] || f.Failures[1] != want[1] {
+		t.Fatalf("RunFailed %+v", f)
+	}
+}
+
+// The publish fails once after the outcome was claimed (SNS down, or the function died): the
+// retry of the same event announces the claimed outcome, on the S3 ledger the notifier uses in
+// production; a later event of the run announces nothing twice.
+func TestOutcomeClaimedButNotPublishedIsAnnouncedOnRetry(t *testing.T) {
+	cfg := awstest.Config(t)
+	top := awstest.Topology(t, cfg)
+	store := lake.NewS3(awsconfig.S3(cfg), top.Bucket)
+	pub := &messagingtest.Recorder{}
+	ctx := context.Background()
+	n := notify.New(notify.Config{}, store, pub)
+	for _, e := range []contracts.Message{plan("a", "b"), loaded("a", 5)} {
+		if err := n.Handle(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	last := loaded("b", 9)
+	pub.FailNext(1, errors.New("sns: service unavailable"))
+	if err := n.Handle(ctx, last); err == nil {
+		t.Fatal("a failed publish was not reported: the message would be deleted")
+	}
+	if out := pub.Messages(); len(out) != 0 {
+		t.Fatalf("published %+v", out)
+	}
+	// Another event of the run (a redelivered BatchLoaded of a) does not take over the claim.
+	if err := notify.New(notify.Config{}, store, pub).Handle(ctx, loaded("a", 5)); err != nil {
+		t.Fatal(err)
+	}
+	if out := pub.Messages(); len(out) != 0 {
+		t.Fatalf("another event announced the claim: %+v", out)
+	}
+	// The retry, on a fresh instance (the Lambda that failed is gone), announces it.
+	if err := notify.New(notify.Config{}, store, pub).Handle(ctx, last); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Handle(ctx, last); err != nil {
+		t.Fatal(err)
+	}
+	out := pub.Messages()
+	if len(out) != 1 {
+		t.Fatalf("%d outcomes announced, want 1", len(out))
+	}
+	if c, ok := out[0].(*contracts.RunCompleted); !ok || c.RowsLoaded != 9 {
+		t.Fatalf("outcome %+v", out[0])
+	}
+	run, err := notify.NewLedger(store).Load(ctx, "run-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := run.OutcomeMessage(); err != nil || m == nil {
+		t.Fatalf("ledger outcome %v (%v)", m, err)
+	}
+}
+
+// A claim whose event was dead-lettered is announced by any later event of the run once the
+// claim's lease has passed.
+func TestStaleClaimIsAnnouncedByAnyEvent(t *testing.T) {
+	store, err := lake.NewDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := &messagingtest.Recorder{}
+	ctx := context.Background()
+	now := start
+	n := notify.New(notify.Config{Now: func() time.Time { return now }}, store, pub)
+	if err := n.Handle(ctx, plan("a")); err != nil {
+		t.Fatal(err)
+	}
+	pub.FailNext(1, errors.New("sns down"))
+	if err := n.Handle(ctx, loaded("a", 4)); err == nil {
+		t.Fatal("want the publish error")
+	}
+	now = now.Add(10 * time.Minute)
+	if err := n.Handle(ctx, &contracts.BatchFailed{Header: h("a"), Stage: "gfn-notifier", Reason: "dead-lettered"}); err != nil {
+		t.Fatal(err)
+	}
+	if out := pub.Messages(); len(out) != 1 || out[0].EventType() != "RunCompleted" {
+		t.Fatalf("outcomes %+v", out)
+	}
+}
+
+// The webhook URL is a secret: a network error names neither it nor its path.
+func TestSlackErrorDoesNotLeakTheWebhookURL(t *testing.T) {
+	secret := "http://127.0.0.1:1/services/T000/B000/very-secret-token"
+	err := notify.Slack{URL: secret, Client: &http.Client{Timeout: time.Second}}.Post(context.Background(), "hi")
+	if err == nil {
+		t.Fatal("posting to a closed port succeeded")
+	}
+	if strings.Contains(err.Error(), "very-secret-token") || strings.Contains(err.Error(), "/services/") {
+		t.Fatalf("error leaks the webhook URL: %v", err)
+	}
+	err = notify.Slack{URL: "http://[::1:bad/very-secret-token", Client: http.DefaultClient}.Post(context.Background(), "hi")
+	if err == nil || strings.Contains(err.Error(), "very-secret-token") {
+		t.Fatalf("parse error leaks the webhook URL: %v", err)
 	}
 }
 

@@ -147,6 +147,10 @@ func ToRows(staged []quality.Row, l Lineage) ([]contracts.Row, error) {
 		if s.Value == nil {
 			return nil, fmt.Errorf("%w: row %d has no value", ErrBadStaged, i)
 		}
+		// The contract keeps codes in int32 range; a staged row outside it is not wrapped.
+		if s.CountryCode <= 0 || s.CountryCode > quality.MaxCountryCode {
+			return nil, fmt.Errorf("%w: row %d has countryCode %d outside 1..%d", ErrBadStaged, i, s.CountryCode, quality.MaxCountryCode)
+		}
 		r := contracts.Row{
 			Year:          int32(s.Year),
 			CountryCode:   int32(s.CountryCode),

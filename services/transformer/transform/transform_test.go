@@ -229,6 +229,15 @@ func TestRedeliveryRewritesTheSameBytes(t *testing.T) {
 	}
 }
 
+// A staged code beyond int32 (which the contract rejects) is refused, never wrapped.
+func TestCountryCodeBeyondInt32IsNotWrapped(t *testing.T) {
+	staged := fixtureRows(t)[:1]
+	staged[0].CountryCode = 1<<32 + 1
+	if _, err := transform.ToRows(staged, transform.Lineage{RunID: "r"}); !errors.Is(err, transform.ErrBadStaged) {
+		t.Fatalf("err = %v, want ErrBadStaged", err)
+	}
+}
+
 func TestBadStagedIsPermanent(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()

@@ -282,6 +282,17 @@ func (s *Stack) Env() []string {
 // LogPath is where a process's output goes.
 func (s *Stack) LogPath(name string) string { return filepath.Join(s.opts.Dir, "logs", name+".log") }
 
+// Signal sends sig to a running process of the stack (SIGSTOP/SIGCONT hold one back).
+func (s *Stack) Signal(name string, sig syscall.Signal) error {
+	s.mu.Lock()
+	p := s.procs[name]
+	s.mu.Unlock()
+	if p == nil {
+		return fmt.Errorf("%s is not running", name)
+	}
+	return p.cmd.Process.Signal(sig)
+}
+
 func (s *Stack) start(name string, env []string) error {
 	f, err := os.OpenFile(s.LogPath(name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {

@@ -11,7 +11,9 @@ import (
 )
 
 // Generated data stands in for the recording when no DataDir is given, so a fresh clone works
-// offline. It keeps the recording's shape and quirks; its numbers are made up.
+// offline. It keeps the recording's shape and quirks; its numbers are made up but hold
+// together as the real accounts do (components sum to the value, per capita times population
+// is the total, the World uses about 1.7 Earths), so a first report reads like the real one.
 
 // GeneratedYears are the years served without a DataDir.
 var GeneratedYears = []int{2015, 2016, 2017, 2018, 2019, 2020, 2021, 2022}
@@ -71,6 +73,10 @@ var genEntities = []genEntity{
 	{code: 5001, name: "World", short: "\u00ba World", score: "3A", popMillions: 7800, gdpPerCapUSD: 11000},
 }
 
+// biocapacityRich are the generated countries with an ecological reserve in the real
+// accounts (forests, grasslands and few people per hectare).
+var biocapacityRich = map[int]bool{10: true, 21: true, 33: true, 147: true, 185: true}
+
 // genRecord is one generated record; nil pointers are JSON null.
 type genRecord struct {
 	year       int
@@ -122,10 +128,10 @@ func generate() map[int][]byte {
 func genOne(rng *rand.Rand, year int, e *genEntity, rt string) genRecord {
 	r := genRecord{year: year, e: e, record: rt, components: make([]*float64, 6)}
 	growth := 1 + 0.01*float64(year-2015)
-	pop := e.popMillions * 1e6 * growth
+	pop := float64(float32(e.popMillions * 1e6 * growth)) // the API's socio-economic values are float32-rounded
 	switch rt {
 	case "Population":
-		r.value = float64(float32(pop)) // the API's socio-economic values are float32-rounded
+		r.value = pop
 		return r
 	case "GDP-USD":
 		r.value = float64(float32(e.gdpPerCapUSD * growth * (0.95 + 0.1*rng.Float64())))
@@ -144,29 +150,119 @@ func genOne(rng *rand.Rand, year int, e *genEntity, rt string) genRecord {
 	default:
 		r.score = iso(e.score)
 	}
-	scale := 1.0
-	if strings.HasSuffix(rt, "TotGHA") || strings.HasSuffix(rt, "TotHA") {
-		scale = pop
+	acc := e.accounts(year)
+	perCap, total := acc.perCap[strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(rt, "PerCap"), "TotGHA"), "TotHA")], false
+	switch {
+	case rt == "Earths":
+		// Earths: how many planets everyone living like this entity would need.
+		world := worldEntity().accounts(year)
+		perCap = scaled(acc.perCap["EFCons"], 1/sum(world.perCap["Biocap"]))
+	case strings.HasSuffix(rt, "TotGHA"), strings.HasSuffix(rt, "TotHA"):
+		total = true
 	}
-	sum := 0.0
+	comps := perCap
+	if total {
+		comps = scaled(perCap, pop) // per capita times population is the total
+	}
 	for i := range r.components {
-		v := rng.Float64() * 1.5 * scale
-		if i == 5 && rng.IntN(5) == 0 {
-			v = 0 // some countries report no carbon footprint for a record
-		}
-		if v != 0 && v < 1e-4 {
-			v = rng.Float64() * 1e-5 // exercise exponent notation
-		}
-		sum += v
+		v := comps[i]
 		r.components[i] = &v
+		r.value += v // the components sum to the value
 	}
-	r.value = sum
 	if e.lowQuality {
 		for i := range r.components {
 			r.components[i] = nil
 		}
 	}
 	return r
+}
+
+// genAccounts are one entity's per-capita accounts in a year, by record family (EFCons,
+// EFProd, EFImports, EFExports, Biocap, Area), each split into the six land types (cropLand,
+// grazingLand, forestLand, fishingGround, builtupLand, carbon). They hold together as GFN's
+// do: consumption = production + imports - exports, biocapacity and area have no carbon part.
+type genAccounts struct{ perCap map[string][]float64 }
+
+// Land-type shares of a footprint and of biocapacity (and area), roughly the world's.
+var (
+	footprintShares   = []float64{0.19, 0.07, 0.10, 0.04, 0.02, 0.58}
+	biocapacityShares = []float64{0.33, 0.12, 0.45, 0.07, 0.03, 0}
+	areaShares        = []float64{0.12, 0.30, 0.35, 0.20, 0.03, 0}
+)
+
+// accounts derives an entity's accounts from a profile drawn once per entity (so years move
+// smoothly): wealthier entities consume more, some are rich in biocapacity. The World uses
+// GFN's recent values: about 2.6 gha of footprint and 1.6 gha of biocapacity per person, 1.7
+// Earths, so its overshoot day falls in late July or August as the real one does.
+func (e *genEntity) accounts(year int) genAccounts {
+	rng := rand.New(rand.NewPCG(genSeed, uint64(e.code)))
+	t := float64(year - 2015)
+	ef := 0.9 + e.gdpPerCapUSD/9000 + 0.6*rng.Float64()
+	bio := 0.3 + 4*rng.Float64()*rng.Float64()
+	if biocapacityRich[e.code] {
+		bio += 5 + 5*rng.Float64()
+	}
+	if e.code == worldCode {
+		ef, bio = 2.65, 1.62
+	}
+	ef *= 1 + 0.002*t  // footprints creep up
+	bio *= 1 - 0.004*t // biocapacity per person falls as population grows
+	jitter := func(shares []float64) []float64 {
+		out := make([]float64, len(shares))
+		total := 0.0
+		for i, sh := range shares {
+			out[i] = sh * (0.7 + 0.6*rng.Float64())
+			total += out[i]
+		}
+		return scaled(out, 1/total)
+	}
+	cons := scaled(jitter(footprintShares), ef)
+	prod, imports, exports := make([]float64, 6), make([]float64, 6), make([]float64, 6)
+	for i, c := range cons {
+		prod[i] = c * (0.5 + 0.8*rng.Float64())
+		base := c * 0.15 * rng.Float64()
+		net := c - prod[i]
+		imports[i] = math.Max(net, 0) + base
+		exports[i] = math.Max(-net, 0) + base
+		cons[i] = prod[i] + imports[i] - exports[i] // exact, as the accounts define it
+	}
+	biocap := scaled(jitter(biocapacityShares), bio)
+	area := scaled(jitter(areaShares), bio*0.75)
+	if e.code%3 == 0 && e.code < 1000 {
+		// Landlocked-like: hardly any fishing grounds (and exponent notation in the body).
+		biocap[3], area[3] = biocap[3]*1e-5, area[3]*1e-5
+	}
+	return genAccounts{perCap: map[string][]float64{
+		"EFCons": cons, "EFProd": prod, "EFImports": imports, "EFExports": exports, "Biocap": biocap, "Area": area,
+	}}
+}
+
+// worldCode is GFN's code for the World.
+const worldCode = 5001
+
+func worldEntity() *genEntity {
+	for i := range genEntities {
+		if genEntities[i].code == worldCode {
+			return &genEntities[i]
+		}
+	}
+	panic("the generated entities lack the World")
+}
+
+func scaled(v []float64, f float64) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = x * f
+	}
+	return out
+}
+
+func sum(v []float64) float64 {
+	t := 0.0
+	for _, x := range v {
+		t += x
+	}
+	return t
 }
 
 // appendRecord writes one record as Python's json.dump(indent=2) does (the recording's format):

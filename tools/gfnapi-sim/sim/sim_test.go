@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -458,5 +459,48 @@ func TestFaultsAreSeeded(t *testing.T) {
 	a, b := sequence(), sequence()
 	if !slices.Equal(a, b) || !slices.Contains(a, 500) || !slices.Contains(a, 200) {
 		t.Fatalf("sequences %v and %v", a, b)
+	}
+}
+
+// Generated accounts hang together as GFN's do, so a newcomer's first report reads like the
+// real one: per capita times population is the total, consumption is production plus imports
+// minus exports, and the World uses more than its biocapacity with an overshoot day between
+// late June and late August (the real one moved between 29 July and 2 August since 2015).
+func TestGeneratedAccountsHangTogether(t *testing.T) {
+	_, ts := start(t, sim.Config{})
+	near := func(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(math.Abs(a), math.Abs(b)) }
+	for _, y := range sim.GeneratedYears {
+		_, body := get(t, ts.URL+"/v1/data/all/"+strconv.Itoa(y), "k")
+		var recs []apiRecord
+		if err := json.Unmarshal(body, &recs); err != nil {
+			t.Fatal(err)
+		}
+		val := map[int]map[string]float64{}
+		for _, r := range recs {
+			if val[r.CountryCode] == nil {
+				val[r.CountryCode] = map[string]float64{}
+			}
+			val[r.CountryCode][r.Record] = *r.Value
+		}
+		for code, v := range val {
+			pop := v["Population"]
+			for _, fam := range []string{"EFCons", "EFProd", "EFImports", "EFExports", "Biocap"} {
+				if !near(v[fam+"PerCap"]*pop, v[fam+"TotGHA"]) {
+					t.Fatalf("%d, country %d: %sPerCap %v x population %v != %sTotGHA %v", y, code, fam, v[fam+"PerCap"], pop, fam, v[fam+"TotGHA"])
+				}
+			}
+			if !near(v["AreaPerCap"]*pop, v["AreaTotHA"]) {
+				t.Fatalf("%d, country %d: area per capita x population != total", y, code)
+			}
+			if !near(v["EFProdTotGHA"]+v["EFImportsTotGHA"]-v["EFExportsTotGHA"], v["EFConsTotGHA"]) {
+				t.Fatalf("%d, country %d: production + imports - exports != consumption", y, code)
+			}
+		}
+		world := val[5001]
+		earths := world["EFConsTotGHA"] / world["BiocapTotGHA"]
+		day := int(365 / earths)
+		if earths <= 1 || day < 175 || day > 240 || !near(world["Earths"], earths) {
+			t.Fatalf("%d: the World uses %.2f Earths (its Earths record says %.2f), overshoot day %d", y, earths, world["Earths"], day)
+		}
 	}
 }

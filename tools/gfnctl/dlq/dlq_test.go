@@ -351,3 +351,63 @@ func TestPurge(t *testing.T) {
 		t.Fatalf("after purge: %+v", d)
 	}
 }
+
+// A poison message: whatever the redrive moves is dead-lettered again at once by the
+// consumer (a new message, as the settler sends it). The redrive moves each message the DLQ
+// held when it started once, reports the ones that came back, and ends.
+func TestRedriveMovesPoisonOnceAndReportsItsReturn(t *testing.T) {
+	tool := newTool(t)
+	deadLetter(t, tool, validatorDLQ, 3, batchBody, func(int) string { return "boom" })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srcURL, dlqURL := queueURL(t, tool, contracts.QueueValidator), queueURL(t, tool, validatorDLQ)
+	consumed := make(chan int, 1)
+	go func() {
+		n := 0
+		defer func() { consumed <- n }()
+		for ctx.Err() == nil {
+			out, err := tool.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(srcURL), MaxNumberOfMessages: 10,
+				MessageAttributeNames: []string{"All"}, WaitTimeSeconds: 1})
+			if err != nil {
+				return
+			}
+			for _, m := range out.Messages {
+				attrs := map[string]string{}
+				for k, v := range m.MessageAttributes {
+					attrs[k] = aws.ToString(v.StringValue)
+				}
+				if _, err := tool.SQS.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(dlqURL), MessageBody: m.Body,
+					MessageAttributes: stringAttrs(messaging.DeadLetterAttributes(attrs, "permanent: still broken"))}); err != nil {
+					return
+				}
+				tool.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(srcURL), ReceiptHandle: m.ReceiptHandle})
+				n++
+			}
+		}
+	}()
+	done := make(chan struct{})
+	var res dlq.Result
+	var err error
+	go func() {
+		defer close(done)
+		res, err = tool.Redrive(ctx, validatorDLQ, dlq.RedriveOptions{Rate: 10, Watch: 3 * time.Second})
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		cancel()
+		<-done
+		t.Fatalf("redrive of a poison message did not end: %+v", res)
+	}
+	if err != nil || res.Moved != 3 || res.CameBack != 3 || len(res.Returned) != 3 || res.Arrived != 0 {
+		t.Fatalf("redrive: %+v %v", res, err)
+	}
+	cancel()
+	if n := <-consumed; n != 3 {
+		t.Fatalf("the consumer received %d redriven messages, want each once", n)
+	}
+	// Everything that came back is in the DLQ, once each.
+	if d := depth(t, tool, validatorDLQ); d.Total() != 3 {
+		t.Fatalf("DLQ: %+v, want the 3 that came back", d)
+	}
+}

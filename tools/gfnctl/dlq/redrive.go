@@ -2,6 +2,7 @@ package dlq
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
@@ -58,6 +59,9 @@ type RedriveOptions struct {
 	Progress func(Progress)
 	// NativePoll is how often a native task's progress is read [1 s].
 	NativePoll time.Duration
+	// Watch (copy) keeps reading the DLQ this long after the last move to report the moved
+	// messages that came back (dead-lettered again); they are not moved twice.
+	Watch time.Duration
 }
 
 // Candidate is a message a dry run would move.
@@ -99,9 +103,15 @@ type Result struct {
 	DeleteFailed int `json:"delete_failed"`
 	// InFlightLeft are DLQ messages another reader held while this redrive ran (e.g. one
 	// that was killed): they reappear after their visibility timeout; run redrive again.
-	InFlightLeft int64   `json:"in_flight_left"`
-	TaskHandle   string  `json:"task_handle,omitempty"`
-	Seconds      float64 `json:"seconds"`
+	InFlightLeft int64 `json:"in_flight_left"`
+	// CameBack counts moved messages that were dead-lettered again while the redrive ran
+	// (poison messages); Arrived, other messages that reached the DLQ meanwhile. Neither is
+	// moved: a redrive moves only what the DLQ held when it started, each at most once.
+	CameBack   int      `json:"came_back"`
+	Arrived    int      `json:"arrived"`
+	Returned   []string `json:"came_back_ids,omitempty"`
+	TaskHandle string   `json:"task_handle,omitempty"`
+	Seconds    float64  `json:"seconds"`
 }
 
 // Redrive moves messages from a DLQ back to its source queue (or opts.To).
@@ -294,8 +304,14 @@ func (t *Tool) copyRedrive(ctx context.Context, dlqURL, dstURL string, opts Redr
 		limiter = rate.NewLimiter(rate.Limit(opts.Rate), batch)
 	}
 	// A message seen before is one whose hold ran out while this redrive ran: it is held
-	// again, and a receive with nothing new ends the redrive.
+	// again, and a receive with nothing new ends the redrive (after opts.Watch, once
+	// something moved). A message sent to the DLQ after the start was not there when the
+	// redrive began: a moved one dead-lettered again (same body) or a new failure. Neither is
+	// moved, so a poison message cannot cycle.
 	seen := map[string]bool{}
+	started := time.Now()
+	moved := map[[sha256.Size]byte]bool{}
+	var lastMove time.Time
 	step := func() Progress {
 		return Progress{Event: "batch", DLQ: res.DLQ, Destination: res.Destination, Method: MethodCopy,
 			Moved: res.Moved, Skipped: res.Skipped, Failed: res.Failed, Total: total}
@@ -318,6 +334,16 @@ func (t *Tool) copyRedrive(ctx context.Context, dlqURL, dstURL string, opts Redr
 			}
 			seen[m.MessageID] = true
 			fresh++
+			if !m.SentAt.IsZero() && !m.SentAt.Before(started) {
+				held = append(held, m)
+				if moved[sha256.Sum256([]byte(m.Body))] {
+					res.CameBack++
+					res.Returned = append(res.Returned, m.MessageID)
+				} else {
+					res.Arrived++
+				}
+				continue
+			}
 			switch {
 			case !opts.Filter.Match(m.fields()):
 				res.Skipped++
@@ -333,7 +359,10 @@ func (t *Tool) copyRedrive(ctx context.Context, dlqURL, dstURL string, opts Redr
 			}
 		}
 		if fresh == 0 {
-			return nil
+			if lastMove.IsZero() || time.Since(lastMove) >= opts.Watch {
+				return nil
+			}
+			continue
 		}
 		if len(move) > 0 {
 			if limiter != nil {
@@ -349,6 +378,10 @@ func (t *Tool) copyRedrive(ctx context.Context, dlqURL, dstURL string, opts Redr
 			}
 			held = append(held, failed...)
 			res.Failed += len(failed)
+			for _, m := range sent {
+				moved[sha256.Sum256([]byte(m.Body))] = true
+			}
+			lastMove = time.Now()
 			notDeleted, err := t.delete(ctx, dlqURL, sent)
 			res.Moved += len(sent)
 			res.DeleteFailed += notDeleted

@@ -8,11 +8,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/gfnpipeline/contracts"
@@ -72,6 +74,9 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 		opts.Timeout = 30 * time.Minute
 	}
 	log := opts.Logger
+	if err := claimSource(opts.DataDir, source(opts)); err != nil {
+		return res, err
+	}
 	store, err := lake.NewDir(filepath.Join(opts.DataDir, "lake"))
 	if err != nil {
 		return res, err
@@ -151,6 +156,53 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	return res, nil
 }
 
+// ErrOtherSource: the data directory holds a lake and warehouse loaded from another source.
+var ErrOtherSource = errors.New("data directory holds another source's data")
+
+// sourceFile names the source a data directory's lake and warehouse were loaded from.
+const sourceFile = "source"
+
+// source names where a run's data comes from: generated or recorded simulator data, or the API.
+func source(opts Options) string {
+	if opts.Getenv(extractor.EnvAPIKey) != "" || opts.Getenv("GFN_API_KEY_SECRET_ARN") != "" {
+		if url := opts.Getenv(extractor.EnvAPIURL); url != "" {
+			return "GFN API at " + url
+		}
+		return "the GFN API"
+	}
+	if opts.SimDataDir == "" {
+		return "simulator, generated data"
+	}
+	if abs, err := filepath.Abs(opts.SimDataDir); err == nil {
+		return "simulator, recording " + abs
+	}
+	return "simulator, recording " + opts.SimDataDir
+}
+
+// claimSource keeps sources apart: a data directory is loaded from one source only, since
+// rows from generated and recorded data would mix in one warehouse.
+func claimSource(dataDir, src string) error {
+	path := filepath.Join(dataDir, sourceFile)
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if have := strings.TrimSpace(string(b)); have != src {
+			return fmt.Errorf("%w: %s holds data from %q, this run reads %q; start clean with `make clean` (deletes %s), or keep both with another directory (GFN_RUN_DIR=data-other make run)",
+				ErrOtherSource, dataDir, have, src, dataDir)
+		}
+		return nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, "gfn.duckdb")); err == nil {
+		return fmt.Errorf("%w: %s holds a warehouse of unknown source; start clean with `make clean` (deletes %s)", ErrOtherSource, dataDir, dataDir)
+	}
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(src+"\n"), 0o644)
+}
+
 // startSimulator serves the GFN API simulator on a loopback port.
 func startSimulator(dataDir string, log *slog.Logger) (url string, stop func(), err error) {
 	srv, err := sim.New(sim.Config{DataDir: dataDir, Logger: log.With("service", "gfnapi-sim")})
@@ -161,7 +213,7 @@ func startSimulator(dataDir string, log *slog.Logger) (url string, stop func(), 
 	if err != nil {
 		return "", nil, fmt.Errorf("simulator: %w", err)
 	}
-	hs := &http.Server{Handler: srv}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	go hs.Serve(ln)
 	return "http://" + ln.Addr().String() + "/v1", func() { hs.Close() }, nil
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gfnpipeline/contracts"
@@ -93,7 +94,8 @@ func Wait(ctx context.Context, store lake.Store, runID string, every time.Durati
 	}
 }
 
-// SummaryLine is the one line `make run` and `make e2e` end with.
+// SummaryLine is the one line `make run` and `make e2e` end with. failed_batches comes last
+// so readers of the fields before it keep working.
 func SummaryLine(outcome contracts.Message) string {
 	var (
 		status = "failed"
@@ -105,8 +107,20 @@ func SummaryLine(outcome contracts.Message) string {
 	case *contracts.RunFailed:
 		s = o.RunSummary
 	}
-	return fmt.Sprintf("run=%s status=%s batches=%d rows_in=%d rows_loaded=%d rejected=%d seconds=%.1f",
-		outcome.Run(), status, s.Batches, s.RowsIn, s.RowsLoaded, s.Rejected, s.DurationSec)
+	return fmt.Sprintf("run=%s status=%s batches=%d rows_in=%d rows_loaded=%d rejected=%d seconds=%.1f failed_batches=%d",
+		outcome.Run(), status, s.Batches, s.RowsIn, s.RowsLoaded, s.Rejected, s.DurationSec, s.FailedBatches)
+}
+
+// FailedError describes a failed run: every failed batch with its reason.
+func FailedError(f *contracts.RunFailed) error {
+	if len(f.Failures) == 0 {
+		return fmt.Errorf("run %s failed: %s", f.RunID, f.Reason)
+	}
+	parts := make([]string, 0, len(f.Failures))
+	for _, b := range f.Failures {
+		parts = append(parts, fmt.Sprintf("%s (%s)", b.BatchID, b.Reason))
+	}
+	return fmt.Errorf("run %s failed: %d of %d batches failed: %s", f.RunID, len(f.Failures), f.Batches, strings.Join(parts, "; "))
 }
 
 // ErrNoConsumer: a requested run's command sat in its queue with nobody receiving it.

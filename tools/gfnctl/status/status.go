@@ -74,15 +74,16 @@ type Stage struct {
 
 // Report is `gfnctl status`.
 type Report struct {
-	RunID       string                `json:"run_id"`
-	Status      string                `json:"status"`
-	Summary     *contracts.RunSummary `json:"summary,omitempty"`
-	FailedBatch string                `json:"failed_batch,omitempty"`
-	Reason      string                `json:"reason,omitempty"`
-	Stages      []Stage               `json:"stages"`
-	Batches     []Batch               `json:"batches"`
-	Queues      []Queue               `json:"queues"`
-	LastError   *LastError            `json:"last_error,omitempty"`
+	RunID       string                   `json:"run_id"`
+	Status      string                   `json:"status"`
+	Summary     *contracts.RunSummary    `json:"summary,omitempty"`
+	FailedBatch string                   `json:"failed_batch,omitempty"`
+	Failures    []contracts.BatchFailure `json:"failures,omitempty"`
+	Reason      string                   `json:"reason,omitempty"`
+	Stages      []Stage                  `json:"stages"`
+	Batches     []Batch                  `json:"batches"`
+	Queues      []Queue                  `json:"queues"`
+	LastError   *LastError               `json:"last_error,omitempty"`
 	// Quality is the tier-2 Soda scan of the run in production (nil until it ran).
 	Quality *Quality `json:"quality,omitempty"`
 }
@@ -160,6 +161,7 @@ func Gather(ctx context.Context, store lake.Store, tool *dlq.Tool, runID string)
 			rep.Status, rep.Summary = StatusCompleted, &o.RunSummary
 		case *contracts.RunFailed:
 			rep.Status, rep.Summary, rep.FailedBatch, rep.Reason = StatusFailed, &o.RunSummary, o.FailedBatch, o.Reason
+			rep.Failures = o.Failures
 		}
 	}
 	quality, err := readQuality(ctx, store, runID)
@@ -338,10 +340,13 @@ func (r Report) WriteTable(w io.Writer) error {
 		fmt.Fprintf(w, "run %s: %s", r.RunID, r.Status)
 	}
 	if s := r.Summary; s != nil {
-		fmt.Fprintf(w, " (batches %d, rows in %d, rows loaded %d, rejected %d, %.1f s)", s.Batches, s.RowsIn, s.RowsLoaded, s.Rejected, s.DurationSec)
+		fmt.Fprintf(w, " (batches %d, failed %d, rows in %d, rows loaded %d, rejected %d, %.1f s)", s.Batches, s.FailedBatches, s.RowsIn, s.RowsLoaded, s.Rejected, s.DurationSec)
 	}
 	fmt.Fprintln(w)
-	if r.FailedBatch != "" || r.Reason != "" {
+	for _, f := range r.Failures {
+		fmt.Fprintf(w, "failed batch %s (year %d): %s\n", f.BatchID, f.Year, f.Reason)
+	}
+	if len(r.Failures) == 0 && (r.FailedBatch != "" || r.Reason != "") {
 		fmt.Fprintf(w, "failed at batch %s: %s\n", r.FailedBatch, r.Reason)
 	}
 	if r.Status == StatusPending && r.RunID != "" {
