@@ -28,6 +28,7 @@ import (
 	"github.com/gfnpipeline/contracts"
 	"github.com/gfnpipeline/shared/awstest"
 	"github.com/gfnpipeline/shared/messaging"
+	"github.com/gfnpipeline/tools/e2e/lambdaesm"
 )
 
 // Services are the pipeline's deployable services, in start order.
@@ -60,6 +61,11 @@ type Options struct {
 	Env []string
 	// ServiceAPIKey is the key the extractor sends; default the simulator's own.
 	ServiceAPIKey string
+	// Runtime is RuntimePoller (default: each service a process) or RuntimeLambda (each a
+	// Lambda under the emulator RIE names, with the bootstraps BuildLambdas put in LambdaDir).
+	Runtime   string
+	RIE       string
+	LambdaDir string
 }
 
 // simKey is the only key the stack's simulator accepts.
@@ -74,8 +80,9 @@ type Stack struct {
 	bin       string
 	stopMoto  func()
 
-	mu    sync.Mutex
-	procs map[string]*proc
+	mu      sync.Mutex
+	procs   map[string]*proc
+	lambdas *lambdaesm.Runner
 }
 
 type proc struct {
@@ -159,10 +166,20 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if key == "" {
 		key = simKey
 	}
-	for _, svc := range Services {
-		env := append([]string{"GFN_API_URL=" + s.SimURL + "/v1", "GFN_API_KEY=" + key,
+	env := func(string) []string {
+		return append([]string{"GFN_API_URL=" + s.SimURL + "/v1", "GFN_API_KEY=" + key,
 			"DUCKDB_PATH=" + filepath.Join(opts.Dir, "gfn.duckdb"), "GFN_STATUS_ADDR=" + statusAddr}, opts.Env...)
-		if err := s.start(svc, env); err != nil {
+	}
+	if opts.Runtime == RuntimeLambda {
+		// A function starts on its first invocation: the loader's status comes up with it.
+		if err := s.startLambdas(ctx, env); err != nil {
+			s.Stop()
+			return nil, err
+		}
+		return s, nil
+	}
+	for _, svc := range Services {
+		if err := s.start(svc, env(svc)); err != nil {
 			s.Stop()
 			return nil, err
 		}
@@ -248,6 +265,9 @@ func (s *Stack) Stop() {
 		go func() { defer wg.Done(); s.stopProc(name) }()
 	}
 	wg.Wait()
+	if s.lambdas != nil {
+		s.lambdas.Stop()
+	}
 	if s.stopMoto != nil {
 		s.stopMoto()
 		s.stopMoto = nil
@@ -261,6 +281,7 @@ func (s *Stack) Logs(n int) string {
 		data, _ := os.ReadFile(s.LogPath(name))
 		fmt.Fprintf(&b, "==> %s <==\n%s\n", name, tail(string(data), n))
 	}
+	b.WriteString(s.lambdaLogs(n))
 	return b.String()
 }
 
