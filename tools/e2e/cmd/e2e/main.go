@@ -1,7 +1,9 @@
 // Command e2e runs the pipeline end to end as deployed: moto (unless AWS_ENDPOINT_URL is set),
 // the GFN API simulator serving ../shared/data/gfn-api-recording (generated data when absent),
-// and every service as its own process; it requests a full backfill, waits for the outcome,
-// prints the summary line and stops everything it started.
+// and every service as its own process (RUNTIME=lambda: as a Lambda function, the bootstrap
+// `make package` builds under AWS's runtime emulator, fed by event-source pollers with
+// terraform's settings); it requests a full backfill, waits for the outcome, prints the
+// summary line and stops everything it started.
 package main
 
 import (
@@ -41,12 +43,25 @@ func run(ctx context.Context) error {
 	if err := stack.Build(ctx, root, *dir); err != nil {
 		return err
 	}
+	opts := stack.Options{Root: root, Dir: *dir, SimDataDir: data, SimFaults: os.Getenv("GFNAPI_SIM_FAULTS"), Prefix: os.Getenv("GFN_NAME_PREFIX")}
+	switch rt := os.Getenv("RUNTIME"); rt {
+	case "", stack.RuntimePoller:
+		opts.Runtime = stack.RuntimePoller
+	case stack.RuntimeLambda:
+		opts.Runtime, opts.LambdaDir = rt, filepath.Join(*dir, "lambda")
+		fmt.Fprintf(os.Stderr, "e2e: packaging Lambda bootstraps into %s\n", opts.LambdaDir)
+		if opts.RIE, err = stack.BuildLambdas(ctx, root, opts.LambdaDir); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("RUNTIME=%q: want %s or %s", rt, stack.RuntimePoller, stack.RuntimeLambda)
+	}
 	source := data
 	if source == "" {
 		source = "generated data"
 	}
-	fmt.Fprintf(os.Stderr, "e2e: starting the stack (simulator serves %s, faults %q)\n", source, os.Getenv("GFNAPI_SIM_FAULTS"))
-	s, err := stack.Start(ctx, stack.Options{Root: root, Dir: *dir, SimDataDir: data, SimFaults: os.Getenv("GFNAPI_SIM_FAULTS"), Prefix: os.Getenv("GFN_NAME_PREFIX")})
+	fmt.Fprintf(os.Stderr, "e2e: starting the stack (simulator serves %s, faults %q, runtime %s)\n", source, opts.SimFaults, opts.Runtime)
+	s, err := stack.Start(ctx, opts)
 	if err != nil {
 		return err
 	}
