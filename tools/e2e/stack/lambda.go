@@ -36,12 +36,9 @@ var ServiceQueues = map[string]string{
 // machine's architecture) into dir/<service>/bootstrap, and installs AWS's Lambda
 // Runtime Interface Emulator with `make lambda-rie`. It returns the emulator's path.
 func BuildLambdas(ctx context.Context, root, dir string) (rie string, err error) {
-	out, err := makeTarget(ctx, root, "lambda-rie")
-	if err != nil {
+	if rie, err = RIE(ctx, root); err != nil {
 		return "", err
 	}
-	lines := strings.Split(strings.TrimSpace(out), "\n")
-	rie = lines[len(lines)-1]
 	dist := filepath.Join(dir, "dist")
 	for _, svc := range Services {
 		if _, err := makeTarget(ctx, root, "package", "SERVICE="+svc, "DIST="+dist, "LAMBDA_ARCH="+runtime.GOARCH); err != nil {
@@ -52,6 +49,17 @@ func BuildLambdas(ctx context.Context, root, dir string) (rie string, err error)
 		}
 	}
 	return rie, nil
+}
+
+// RIE installs AWS's Lambda Runtime Interface Emulator (`make lambda-rie`, once) and returns
+// its path.
+func RIE(ctx context.Context, root string) (string, error) {
+	out, err := makeTarget(ctx, root, "lambda-rie")
+	if err != nil {
+		return "", err
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	return lines[len(lines)-1], nil
 }
 
 func makeTarget(ctx context.Context, root string, args ...string) (string, error) {
