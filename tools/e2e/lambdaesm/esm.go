@@ -61,15 +61,14 @@ type Options struct {
 
 // Stats counts what the pollers did for a function.
 type Stats struct {
-	Invocations     int
-	Records         int
-	Deleted         int
-	ItemFailures    int
-	FailedBatches   int
-	LargestBatch    int
-	MostConcurrent  int
-	running         int
-	FirstInvocation time.Time
+	Invocations    int
+	Records        int
+	Deleted        int
+	ItemFailures   int
+	FailedBatches  int
+	LargestBatch   int
+	MostConcurrent int
+	running        int
 }
 
 // Runner is the event source mappings of a set of functions, and their emulators.
@@ -167,11 +166,11 @@ func (r *Runner) startEmulator(fn Function, i int) (string, error) {
 	return invoke, nil
 }
 
-// Stop stops the pollers (an invocation under way finishes first), then the emulators and
-// the bootstraps they run.
+// Stop stops the pollers, the emulators and the bootstraps they run. An invocation under way
+// is cut short: its batch returns after the visibility timeout, as after a crash.
 func (r *Runner) Stop() {
 	r.cancel()
-	r.wg.Wait()
+	defer r.wg.Wait()
 	r.mu.Lock()
 	procs, exited := r.procs, r.exited
 	r.procs, r.exited = nil, nil
@@ -229,7 +228,8 @@ func (p *poller) run(ctx context.Context) {
 		if len(msgs) == 0 {
 			continue
 		}
-		// An invocation under way finishes even when the poller is stopped, as a function does.
+		// A batch received is invoked and settled even while the poller stops; Stop ends the
+		// emulator, which cuts the invocation short.
 		p.invoke(context.WithoutCancel(ctx), msgs)
 	}
 }
@@ -304,9 +304,6 @@ func (p *poller) invoke(ctx context.Context, msgs []sqstypes.Message) {
 		s.LargestBatch = max(s.LargestBatch, len(msgs))
 		s.running++
 		s.MostConcurrent = max(s.MostConcurrent, s.running)
-		if s.FirstInvocation.IsZero() {
-			s.FirstInvocation = time.Now()
-		}
 	})
 	defer p.r.count(name, func(s *Stats) { s.running-- })
 	body, _ := json.Marshal(p.event(msgs))
