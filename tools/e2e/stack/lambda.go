@@ -113,7 +113,7 @@ func unzipBootstrap(zipPath, dir string) error {
 // startLambdas runs every service as a Lambda function under the emulator, fed by event
 // source pollers with terraform's settings. DuckDB locks its file, so the loader runs one
 // instance at a time here (in AWS each instance has its own /tmp warehouse).
-func (s *Stack) startLambdas(ctx context.Context, env func(svc string) []string) error {
+func (s *Stack) startLambdas(ctx context.Context, env []string) error {
 	mappings, err := lambdaesm.ReadTerraform(filepath.Join(s.opts.Root, "terraform"))
 	if err != nil {
 		return err
@@ -135,7 +135,7 @@ func (s *Stack) startLambdas(ctx context.Context, env func(svc string) []string)
 		m.Function = s.opts.Prefix + m.Function
 		fns = append(fns, lambdaesm.Function{Mapping: m, Name: svc, QueueName: top.Name(ServiceQueues[svc]),
 			Bootstrap: filepath.Join(s.opts.LambdaDir, svc, "bootstrap"),
-			Env:       append(append(s.Env(), "RUNTIME="+RuntimeLambda), env(svc)...)})
+			Env:       append(append(s.Env(), "RUNTIME="+RuntimeLambda), env...)})
 	}
 	s.lambdas, err = lambdaesm.Start(ctx, lambdaesm.Options{RIE: s.opts.RIE, LogDir: filepath.Join(s.opts.Dir, "logs"),
 		SQS: sqs.NewFromConfig(s.AWSConfig()), Region: "us-east-1", Account: "123456789012", WaitTimeSeconds: 2}, fns...)

@@ -166,10 +166,8 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if key == "" {
 		key = simKey
 	}
-	env := func(string) []string {
-		return append([]string{"GFN_API_URL=" + s.SimURL + "/v1", "GFN_API_KEY=" + key,
-			"DUCKDB_PATH=" + filepath.Join(opts.Dir, "gfn.duckdb"), "GFN_STATUS_ADDR=" + statusAddr}, opts.Env...)
-	}
+	env := append([]string{"GFN_API_URL=" + s.SimURL + "/v1", "GFN_API_KEY=" + key,
+		"DUCKDB_PATH=" + filepath.Join(opts.Dir, "gfn.duckdb"), "GFN_STATUS_ADDR=" + statusAddr}, opts.Env...)
 	if opts.Runtime == RuntimeLambda {
 		// A function starts on its first invocation: the loader's status comes up with it.
 		if err := s.startLambdas(ctx, env); err != nil {
@@ -179,7 +177,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		return s, nil
 	}
 	for _, svc := range Services {
-		if err := s.start(svc, env(svc)); err != nil {
+		if err := s.start(svc, env); err != nil {
 			s.Stop()
 			return nil, err
 		}
