@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -97,6 +98,16 @@ func TestLambdaBackfillSurvivesAPIFaults(t *testing.T) {
 		t.Fatalf("run on Lambda under faults: %+v %v", res, err)
 	}
 	assertDLQsEmpty(t, s)
+	// Each extractor instance logs to its own file (extractor-0.log, ...).
+	logs, _ := filepath.Glob(strings.TrimSuffix(s.LogPath("extractor"), ".log") + "-*.log")
+	retried := false
+	for _, p := range logs {
+		b, _ := os.ReadFile(p)
+		retried = retried || strings.Contains(string(b), "gfn api retry")
+	}
+	if !retried {
+		t.Fatalf("the extractor's logs %v show no retries under injected faults", logs)
+	}
 	stats, err := s.SimStats(context.Background())
 	if err != nil {
 		t.Fatal(err)
