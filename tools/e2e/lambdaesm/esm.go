@@ -48,15 +48,16 @@ type Function struct {
 type Options struct {
 	// RIE is the aws-lambda-rie binary.
 	RIE string
-	// LogDir gets one log per emulator instance: <name>-<n>.log.
+	// LogDir gets one log per emulator instance, <name>-<n>.log, and the pollers' PollerLog.
 	LogDir string
 	// SQS is the queues' client; Region and Account make the event source ARN.
 	SQS             *sqs.Client
 	Region, Account string
-	// WaitTimeSeconds is the poller's long poll (Lambda's pollers wait 20 s; an emulator
-	// answers faster with less).
+	// WaitTimeSeconds is the pollers' long poll; 0 means Lambda's 20 s.
 	WaitTimeSeconds int32
-	Logger          *slog.Logger
+	// Logger gets the pollers' failures (invocations, receives, deletes); nil writes them to
+	// PollerLog in LogDir.
+	Logger *slog.Logger
 }
 
 // Stats counts what the pollers did for a function.
@@ -71,13 +72,17 @@ type Stats struct {
 	running        int
 }
 
+// PollerLog is the pollers' log in LogDir (when Options.Logger is nil).
+const PollerLog = "event-sources.log"
+
 // Runner is the event source mappings of a set of functions, and their emulators.
 type Runner struct {
-	opts   Options
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	procs  []*exec.Cmd
-	exited []chan struct{}
+	opts    Options
+	logFile *os.File
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	procs   []*exec.Cmd
+	exited  []chan struct{}
 
 	fns       map[string]Function
 	direct    sync.Mutex
@@ -96,14 +101,19 @@ func Start(ctx context.Context, opts Options, fns ...Function) (*Runner, error) 
 	if _, err := os.Stat(opts.RIE); err != nil {
 		return nil, fmt.Errorf("lambda runtime interface emulator: %w (install it with `make lambda-rie`)", err)
 	}
+	var logFile *os.File
 	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
+		f, err := os.OpenFile(filepath.Join(opts.LogDir, PollerLog), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return nil, err
+		}
+		logFile, opts.Logger = f, slog.New(slog.NewJSONHandler(f, nil))
 	}
 	if opts.WaitTimeSeconds == 0 {
 		opts.WaitTimeSeconds = 20
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	r := &Runner{opts: opts, cancel: cancel, stats: map[string]*Stats{}, fns: map[string]Function{}, directURL: map[string]string{}}
+	r := &Runner{opts: opts, logFile: logFile, cancel: cancel, stats: map[string]*Stats{}, fns: map[string]Function{}, directURL: map[string]string{}}
 	for _, fn := range fns {
 		url, err := opts.SQS.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(fn.QueueName)})
 		if err != nil {
@@ -170,7 +180,12 @@ func (r *Runner) startEmulator(fn Function, i int) (string, error) {
 // is cut short: its batch returns after the visibility timeout, as after a crash.
 func (r *Runner) Stop() {
 	r.cancel()
-	defer r.wg.Wait()
+	defer func() {
+		r.wg.Wait()
+		if r.logFile != nil {
+			r.logFile.Close()
+		}
+	}()
 	r.mu.Lock()
 	procs, exited := r.procs, r.exited
 	r.procs, r.exited = nil, nil

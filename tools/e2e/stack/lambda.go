@@ -137,6 +137,7 @@ func (s *Stack) startLambdas(ctx context.Context, env []string) error {
 			Bootstrap: filepath.Join(s.opts.LambdaDir, svc, "bootstrap"),
 			Env:       append(append(s.Env(), "RUNTIME="+RuntimeLambda), env...)})
 	}
+	// The pollers wait as briefly as the stack's services do (SQS_WAIT_SECONDS in Env).
 	s.lambdas, err = lambdaesm.Start(ctx, lambdaesm.Options{RIE: s.opts.RIE, LogDir: filepath.Join(s.opts.Dir, "logs"),
 		SQS: sqs.NewFromConfig(s.AWSConfig()), Region: "us-east-1", Account: "123456789012", WaitTimeSeconds: 2}, fns...)
 	return err
@@ -151,6 +152,7 @@ func (s *Stack) lambdaLogs(n int) string {
 		return ""
 	}
 	paths, _ := filepath.Glob(filepath.Join(s.opts.Dir, "logs", "*-[0-9]*.log"))
+	paths = append(paths, filepath.Join(s.opts.Dir, "logs", lambdaesm.PollerLog))
 	var b strings.Builder
 	for _, p := range paths {
 		data, _ := os.ReadFile(p)
