@@ -52,6 +52,23 @@ func TransformedKey(rawKey string) (string, error) {
 	return TransformedPrefix + strings.TrimSuffix(name, ".json") + ".parquet", nil
 }
 
+// BatchOfKey is the batch id in a raw or transformed object's name
+// (data_YYYYMMDD_HHMMSS_<batch>.<ext>; a later version's suffix stays on), "" for any other
+// key. The object's batch-id metadata is the authority; this names the batch of an object
+// that is gone.
+func BatchOfKey(key string) string {
+	name := key[strings.LastIndex(key, "/")+1:]
+	rest, ok := strings.CutPrefix(name, "data_")
+	if !ok || len(rest) < len("20060102_150405_") || rest[len("20060102_150405")] != '_' {
+		return ""
+	}
+	rest = rest[len("20060102_150405_"):]
+	if i := strings.LastIndex(rest, "."); i > 0 {
+		return rest[:i]
+	}
+	return ""
+}
+
 // FailedKey holds a batch's rejected rows with reasons (or a whole batch's error).
 func FailedKey(at time.Time, batchID string) string {
 	at = at.UTC()

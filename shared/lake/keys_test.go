@@ -36,3 +36,21 @@ func TestKeysFollowTheLayout(t *testing.T) {
 		t.Fatalf("staged key %s", k)
 	}
 }
+
+func TestBatchOfKey(t *testing.T) {
+	at := time.Date(2026, 3, 4, 6, 0, 1, 0, time.UTC)
+	raw := lake.RawKey(at, "ef-2020")
+	transformed, _ := lake.TransformedKey(raw)
+	tests := []struct{ key, want string }{
+		{raw, "ef-2020"},
+		{transformed, "ef-2020"},
+		{lake.StagedKey("run-1", "ef-2020"), ""},
+		{"transformed/ecological_footprint/data_2026.parquet", ""},
+		{"data_20260304_050001_x", ""},
+	}
+	for _, tc := range tests {
+		if got := lake.BatchOfKey(tc.key); got != tc.want {
+			t.Errorf("BatchOfKey(%s) = %q, want %q", tc.key, got, tc.want)
+		}
+	}
+}

@@ -56,6 +56,9 @@ type Deps struct {
 type App struct {
 	Consumers  []messaging.Consumer
 	Background []func(ctx context.Context) error
+	// Scheduled is one pass of periodic work, which a Lambda runs when an EventBridge
+	// schedule invokes it (a poller runs the same work in Background).
+	Scheduled func(ctx context.Context) error
 }
 
 // Topology reads the topology from the environment (bucket and name prefix).
@@ -126,7 +129,8 @@ func (s *Service) Run(ctx context.Context, app App) error {
 	}
 	if s.runtime == RuntimeLambda {
 		log.Info("starting", "runtime", s.runtime)
-		lambda.StartWithOptions(messaging.LambdaHandler(sqs.NewFromConfig(s.aws), policy, log, consumers...), lambda.WithContext(ctx))
+		sqsHandler := messaging.LambdaHandler(sqs.NewFromConfig(s.aws), policy, log, consumers...)
+		lambda.StartWithOptions(LambdaHandler(sqsHandler, app.Scheduled), lambda.WithContext(ctx))
 		return nil
 	}
 	concurrency, err := IntEnv(os.Getenv, EnvConcurrency, 1)

@@ -26,13 +26,15 @@ const AlertsPrefix = "metadata/dlq-alerts/"
 
 // Alert is one newly dead-lettered message.
 type Alert struct {
-	Queue     string    `json:"queue"`
-	MessageID string    `json:"message_id"`
-	BatchID   string    `json:"batch_id"`
-	Type      string    `json:"type"`
-	RunID     string    `json:"run_id"`
-	Reason    string    `json:"reason"`
-	SentAt    time.Time `json:"sent_at"`
+	Queue     string `json:"queue"`
+	MessageID string `json:"message_id"`
+	// Key is the object a dead-lettered S3 notification names.
+	Key     string    `json:"key,omitempty"`
+	BatchID string    `json:"batch_id"`
+	Type    string    `json:"type"`
+	RunID   string    `json:"run_id"`
+	Reason  string    `json:"reason"`
+	SentAt  time.Time `json:"sent_at"`
 }
 
 // Watcher checks the dead-letter queues.
@@ -82,6 +84,9 @@ func (w *Watcher) Check(ctx context.Context) ([]Alert, error) {
 		}
 		for _, m := range msgs {
 			a := alertOf(q, m)
+			if a.Type == "" {
+				w.runOfNotification(ctx, &a, m)
+			}
 			err := w.store.PutIfAbsent(ctx, AlertsPrefix+q+"/"+a.MessageID+".json", []byte(a.Reason), nil)
 			if errors.Is(err, lake.ErrExists) {
 				continue
@@ -150,9 +155,32 @@ func alertOf(queue string, m sqstypes.Message) Alert {
 	return a
 }
 
+// runOfNotification fills in the run of a dead-lettered S3 notification, which carries no
+// envelope: the object's run metadata (set by the stage that wrote it), and the batch in its
+// key when the object is gone. S3 sends one record per notification.
+func (w *Watcher) runOfNotification(ctx context.Context, a *Alert, m sqstypes.Message) {
+	objs, err := messaging.ParseS3Event([]byte(aws.ToString(m.Body)))
+	if err != nil || len(objs) == 0 {
+		return
+	}
+	a.Key = objs[0].Key
+	obj, err := w.store.Head(ctx, a.Key)
+	if err != nil {
+		telemetry.Logger(ctx).Warn("dead-lettered notification: object unreadable, its run unknown", "key", a.Key, "error", err.Error())
+	} else {
+		a.RunID, a.BatchID = obj.Metadata[lake.MetaRunID], obj.Metadata[lake.MetaBatchID]
+	}
+	if a.BatchID == "" {
+		a.BatchID = lake.BatchOfKey(a.Key)
+	}
+}
+
 // raise logs the alert, tells people, and fails the message's run.
 func (w *Watcher) raise(ctx context.Context, a Alert) {
-	log := telemetry.Logger(ctx).With("queue", a.Queue, "message_id", a.MessageID, "run_id", a.RunID, "type", a.Type)
+	log := telemetry.Logger(ctx).With("queue", a.Queue, "message_id", a.MessageID, "run_id", a.RunID, "batch_id", a.BatchID, "type", a.Type)
+	if a.Key != "" {
+		log = log.With("key", a.Key)
+	}
 	log.Error("message dead-lettered", "reason", a.Reason)
 	if w.notify != nil {
 		if err := w.notify(ctx, a); err != nil {

@@ -48,5 +48,10 @@ func NewApplication(_ context.Context, deps platform.Deps) (platform.App, func()
 	}
 	w := dlqwatch.New(sqs.NewFromConfig(*deps.AWS), deps.Topology.DLQs(), deps.Store, deps.Publisher, tell)
 	app.Background = append(app.Background, func(ctx context.Context) error { return w.Run(ctx, every) })
+	// On Lambda an EventBridge rule invokes the notifier on a schedule for the same pass.
+	app.Scheduled = func(ctx context.Context) error {
+		_, err := w.Check(ctx)
+		return err
+	}
 	return app, func() {}, nil
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/gfnpipeline/shared/messaging"
 	"github.com/gfnpipeline/shared/telemetry/telemetrytest"
 	"github.com/gfnpipeline/tools/e2e/fakesnow"
+	"github.com/gfnpipeline/tools/e2e/lambdaesm"
 )
 
 // Services are the pipeline's deployable services, in start order.
@@ -75,6 +76,11 @@ type Options struct {
 	// Warehouse "snowflake" runs fakesnow's server as Snowflake, the Snowpipe stand-in, and
 	// the loader as the load confirmer (BuildSnowflake first); default DuckDB.
 	Warehouse string
+	// Runtime is RuntimePoller (default: each service a process) or RuntimeLambda (each a
+	// Lambda under the emulator RIE names, with the bootstraps BuildLambdas put in LambdaDir).
+	Runtime   string
+	RIE       string
+	LambdaDir string
 }
 
 // simKey is the only key the stack's simulator accepts.
@@ -94,8 +100,9 @@ type Stack struct {
 	FakesnowPort int
 	stopSnow     func()
 
-	mu    sync.Mutex
-	procs map[string]*proc
+	mu      sync.Mutex
+	procs   map[string]*proc
+	lambdas *lambdaesm.Runner
 }
 
 type proc struct {
@@ -193,6 +200,16 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if key == "" {
 		key = simKey
 	}
+	env := append([]string{"GFN_API_URL=" + s.SimURL + "/v1", "GFN_API_KEY=" + key,
+		"DUCKDB_PATH=" + filepath.Join(opts.Dir, "gfn.duckdb"), "GFN_STATUS_ADDR=" + statusAddr}, opts.Env...)
+	if opts.Runtime == RuntimeLambda {
+		// A function starts on its first invocation: the loader's status comes up with it.
+		if err := s.startLambdas(ctx, env); err != nil {
+			s.Stop()
+			return nil, err
+		}
+		return s, nil
+	}
 	for _, svc := range Services {
 		metricsAddr, err := freeAddr()
 		if err != nil {
@@ -200,8 +217,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 			return nil, err
 		}
 		s.MetricsURLs[svc] = "http://" + metricsAddr + "/metrics"
-		env := append([]string{"GFN_API_URL=" + s.SimURL + "/v1", "GFN_API_KEY=" + key,
-			"DUCKDB_PATH=" + filepath.Join(opts.Dir, "gfn.duckdb"), "GFN_STATUS_ADDR=" + statusAddr, "GFN_METRICS_ADDR=" + metricsAddr}, opts.Env...)
+		env := append(append([]string{}, env...), "GFN_METRICS_ADDR="+metricsAddr)
 		if svc == "loader" {
 			env = append(env, loaderEnv...)
 		}
@@ -356,6 +372,9 @@ func (s *Stack) Stop() {
 		s.stopSnow()
 		s.stopSnow = nil
 	}
+	if s.lambdas != nil {
+		s.lambdas.Stop()
+	}
 	if s.stopMoto != nil {
 		s.stopMoto()
 		s.stopMoto = nil
@@ -369,6 +388,7 @@ func (s *Stack) Logs(n int) string {
 		data, _ := os.ReadFile(s.LogPath(name))
 		fmt.Fprintf(&b, "==> %s <==\n%s\n", name, tail(string(data), n))
 	}
+	b.WriteString(s.lambdaLogs(n))
 	return b.String()
 }
 
@@ -473,12 +493,28 @@ func (s *Stack) DLQDepths(ctx context.Context) (map[string]int, error) {
 
 // EMF returns the Embedded Metric Format lines in service's log, each validated.
 func (s *Stack) EMF(service string) ([]*telemetrytest.EMF, error) {
-	f, err := os.Open(s.LogPath(service))
-	if err != nil {
-		return nil, err
+	paths := []string{s.LogPath(service)}
+	if s.opts.Runtime == RuntimeLambda {
+		// Each emulator instance of a function logs to its own file (extractor-0.log, ...).
+		var err error
+		if paths, err = filepath.Glob(strings.TrimSuffix(s.LogPath(service), ".log") + "-[0-9]*.log"); err != nil {
+			return nil, err
+		}
 	}
-	defer f.Close()
-	return telemetrytest.ScanEMF(f)
+	var out []*telemetrytest.EMF
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, err
+		}
+		lines, err := telemetrytest.ScanEMF(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		out = append(out, lines...)
+	}
+	return out, nil
 }
 
 // Recording is the shared GFN API recording beside the repository, or "" when absent.

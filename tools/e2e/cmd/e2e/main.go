@@ -1,8 +1,10 @@
 // Command e2e runs the pipeline end to end as deployed: moto (unless AWS_ENDPOINT_URL is set),
 // the GFN API simulator serving ../shared/data/gfn-api-recording (generated data when absent),
-// and every service as its own process; it requests a full backfill, waits for the outcome,
-// prints the summary line and stops everything it started. WAREHOUSE=snowflake loads into
-// fakesnow's server through a Snowpipe stand-in and confirms loads as production does.
+// and every service as its own process (RUNTIME=lambda: as a Lambda function, the bootstrap
+// `make package` builds under AWS's runtime emulator, fed by event-source pollers with
+// terraform's settings); it requests a full backfill, waits for the outcome, prints the
+// summary line and stops everything it started. WAREHOUSE=snowflake loads into fakesnow's
+// server through a Snowpipe stand-in and confirms loads as production does.
 package main
 
 import (
@@ -49,12 +51,25 @@ func run(ctx context.Context) error {
 		}
 		fmt.Fprintln(os.Stderr, "e2e: WAREHOUSE=snowflake: fakesnow's server as Snowflake, a Snowpipe stand-in, the loader confirming loads")
 	}
+	opts := stack.Options{Root: root, Dir: *dir, SimDataDir: data, SimFaults: os.Getenv("GFNAPI_SIM_FAULTS"), Prefix: os.Getenv("GFN_NAME_PREFIX"), Warehouse: wh}
+	switch rt := os.Getenv("RUNTIME"); rt {
+	case "", stack.RuntimePoller:
+		opts.Runtime = stack.RuntimePoller
+	case stack.RuntimeLambda:
+		opts.Runtime, opts.LambdaDir = rt, filepath.Join(*dir, "lambda")
+		fmt.Fprintf(os.Stderr, "e2e: packaging Lambda bootstraps into %s\n", opts.LambdaDir)
+		if opts.RIE, err = stack.BuildLambdas(ctx, root, opts.LambdaDir); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("RUNTIME=%q: want %s or %s", rt, stack.RuntimePoller, stack.RuntimeLambda)
+	}
 	source := data
 	if source == "" {
 		source = "generated data"
 	}
-	fmt.Fprintf(os.Stderr, "e2e: starting the stack (simulator serves %s, faults %q)\n", source, os.Getenv("GFNAPI_SIM_FAULTS"))
-	s, err := stack.Start(ctx, stack.Options{Root: root, Dir: *dir, SimDataDir: data, SimFaults: os.Getenv("GFNAPI_SIM_FAULTS"), Prefix: os.Getenv("GFN_NAME_PREFIX"), Warehouse: wh})
+	fmt.Fprintf(os.Stderr, "e2e: starting the stack (simulator serves %s, faults %q, runtime %s)\n", source, opts.SimFaults, opts.Runtime)
+	s, err := stack.Start(ctx, opts)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,16 @@
+# The Lambda runtime on this machine: AWS's Lambda Runtime Interface Emulator, under which
+# `RUNTIME=lambda make e2e` and tools/e2e's Lambda tests run every service's bootstrap.
+#   make lambda-rie     installs it into bin/ (once per version) and prints its path
+
+RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
+RIE := bin/rie-$(RIE_VERSION)/aws-lambda-rie
+GO ?= go
+
+.PHONY: lambda-rie
+lambda-rie: $(RIE)
+	@echo $(abspath $(RIE))
+
+$(RIE):
+	GOBIN=$(abspath $(dir $(RIE))) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
+
+TEST_EXTRA += lambda-rie
