@@ -1,5 +1,6 @@
 # Deployment targets; the top-level Makefile pulls this in with `include mk/*.mk`.
 #   make up | down | logs [SERVICE=x]   local AWS mode with docker compose
+#   make up-run [RUN_ARGS=...]          request a run from the stack, print its summary line
 #   make package SERVICE=x              dist/x-lambda.zip for the provided.al2023 runtime
 
 DEPLOY_SERVICES := extractor validator transformer loader notifier
@@ -10,16 +11,30 @@ DIST ?= dist
 # services, the loader then needs an aarch64 C cross compiler in CC.
 LAMBDA_ARCH ?= amd64
 
-# LocalStack needs an auth token; without one the free moto server stands in.
+# LocalStack needs an auth token; without one the free moto server stands in. The token is
+# read as Compose reads it: from the environment, else from .env next to docker-compose.yml.
+ENV_FILE ?= .env
+LOCALSTACK_AUTH_TOKEN ?= $(shell sh mk/dotenv.sh LOCALSTACK_AUTH_TOKEN '$(ENV_FILE)')
 EMULATOR_PROFILE := $(if $(strip $(LOCALSTACK_AUTH_TOKEN)),localstack,moto)
+OTHER_PROFILE := $(if $(filter localstack,$(EMULATOR_PROFILE)),moto,localstack)
 # down and logs name both profiles so they reach whichever emulator `up` started.
 COMPOSE_ALL := $(COMPOSE) --profile localstack --profile moto
+# Arguments for `gfnctl run` in up-run, e.g. RUN_ARGS="--years 2018-2022".
+RUN_ARGS ?=
 
-.PHONY: up down logs package
+.PHONY: up up-run down logs package
 
+# The other profile's emulator (named like its profile) would still hold port 4566: removed
+# first, and --remove-orphans drops containers of services no longer in the file.
 up:
 	@echo "compose: emulator profile $(EMULATOR_PROFILE)"
-	$(COMPOSE) --profile $(EMULATOR_PROFILE) up -d --build
+	$(COMPOSE) --profile $(OTHER_PROFILE) rm --force --stop $(OTHER_PROFILE)
+	$(COMPOSE) --profile $(EMULATOR_PROFILE) up -d --build --remove-orphans
+
+# After `make up`: gfnctl (the bootstrap image) sends ExtractionRequested to the stack's
+# extractor queue, waits for the outcome and prints the summary line.
+up-run:
+	$(COMPOSE) --profile $(EMULATOR_PROFILE) run --rm --no-deps bootstrap run --wait $(RUN_ARGS)
 
 down:
 	$(COMPOSE_ALL) down --remove-orphans

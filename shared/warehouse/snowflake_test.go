@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snowflakedb/gosnowflake"
+
 	"github.com/gfnpipeline/contracts"
 	"github.com/gfnpipeline/shared/warehouse/whtest"
 )
@@ -172,12 +174,16 @@ func rawInsert(rows []contracts.Row, fileName, loadID string, loadedAt time.Time
 func TestSnowflakeSharedSQLOnFakesnow(t *testing.T) {
 	ctx := context.Background()
 	port := fakesnow(t)
+	quietDriverLogCheck(t)
 	s, err := OpenSnowflake(ctx, SnowflakeConfig{Account: "fakesnow", User: "gfn", Password: "fake",
 		Database: "gfn", Warehouse: "load_wh", Host: "127.0.0.1", Port: port, Protocol: "http"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	if got := gosnowflake.GetLogger().GetLogLevel(); got != driverLogLevel {
+		t.Errorf("gosnowflake log level %q after connecting, want %q (GO-2026-6665)", got, driverLogLevel)
+	}
 	db := s.DB()
 	// fakesnow keeps no state between sessions' pools unless the database exists.
 	for _, q := range append([]string{"CREATE DATABASE IF NOT EXISTS gfn", "USE DATABASE gfn"}, TablesSQL()...) {
@@ -237,5 +243,30 @@ func TestSnowflakeSharedSQLOnFakesnow(t *testing.T) {
 	}
 	if len(r.Overshoot) != 1 || r.Overshoot[0].Year != 2022 || r.Overshoot[0].FootprintGHA != want {
 		t.Fatalf("overshoot over fakesnow = %+v, want 2022 from the revised footprint %v", r.Overshoot, want)
+	}
+}
+
+// quietDriverLogCheck raises gosnowflake's logger to debug (as a client config file could),
+// so that the caller's check of driverLogLevel after OpenSnowflake can fail, and restores it.
+func quietDriverLogCheck(t *testing.T) {
+	t.Helper()
+	if err := gosnowflake.GetLogger().SetLogLevel("debug"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = gosnowflake.GetLogger().SetLogLevel(driverLogLevel) })
+}
+
+// Even a connection that fails has set the driver's level before it logs anything.
+func TestSnowflakeDriverLogLevel(t *testing.T) {
+	quietDriverLogCheck(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	_, err := OpenSnowflake(ctx, SnowflakeConfig{Account: "nowhere", User: "gfn", Password: "pw",
+		Database: "gfn", Warehouse: "load_wh", Host: "127.0.0.1", Port: 1, Protocol: "http"})
+	if err == nil {
+		t.Fatal("connected to 127.0.0.1:1")
+	}
+	if got := gosnowflake.GetLogger().GetLogLevel(); got != driverLogLevel {
+		t.Errorf("gosnowflake log level %q, want %q (GO-2026-6665)", got, driverLogLevel)
 	}
 }

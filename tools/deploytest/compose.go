@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -116,6 +117,9 @@ func CheckCompose(p *types.Project, top contracts.Topology, services []Service, 
 			bad("%s: port %d differs from the other emulator's %d", name, port, emulatorPort)
 		}
 	}
+	if m, ok := p.Services[ProfileMoto]; ok && m.HealthCheck != nil && strings.Contains(strings.Join(m.HealthCheck.Test, " "), "data.json") {
+		bad("moto: the healthcheck fetches data.json, which serialises everything moto holds; use /moto-api/config")
+	}
 	if ls, ok := p.Services[ProfileLocalStack]; ok && envValue(ls, "LOCALSTACK_AUTH_TOKEN") != tokenSentinel {
 		bad("localstack: LOCALSTACK_AUTH_TOKEN is not passed through from the environment")
 	}
@@ -199,6 +203,15 @@ func CheckCompose(p *types.Project, top contracts.Topology, services []Service, 
 		}
 	}
 	checkLoader(p, bad)
+	// Emulators accept any credentials and the simulator any key: nothing is published
+	// beyond this machine.
+	for _, name := range p.ServiceNames() {
+		for _, pc := range p.Services[name].Ports {
+			if pc.HostIP != "127.0.0.1" {
+				bad("%s: publishes port %d on %q, want 127.0.0.1", name, pc.Target, pc.HostIP)
+			}
+		}
+	}
 	return probs
 }
 
@@ -276,7 +289,10 @@ func publishes(s types.ServiceConfig, port string) bool {
 	return false
 }
 
-// pinned reports whether an image reference names a version tag (not latest, not bare).
+var versionTag = regexp.MustCompile(`\d+\.\d+`)
+
+// pinned reports whether an image reference names a digest or an exact version tag
+// (1.27.3-bookworm, 12.15-slim); moving tags such as latest, nonroot or bookworm-slim are not.
 func pinned(image string) bool {
 	if strings.Contains(image, "@sha256:") {
 		return true
@@ -285,6 +301,5 @@ func pinned(image string) bool {
 	if i < 0 || strings.Contains(image[i:], "/") {
 		return false
 	}
-	tag := image[i+1:]
-	return tag != "" && tag != "latest"
+	return versionTag.MatchString(image[i+1:])
 }

@@ -41,22 +41,23 @@ func ParseDockerfile(path string) ([]Instruction, error) {
 var secretName = regexp.MustCompile(`(?i)(KEY|TOKEN|SECRET|PASSWORD|WEBHOOK)`)
 
 // CheckServiceDockerfile checks an image: multi-stage, pinned bases, builds the main package
-// pkg (e.g. ./cmd/validator) from the module dir with CGO only when cgo is true, runs as
-// non-root, and bakes no secret settings in.
+// pkg (e.g. ./cmd/validator) from the module dir with CGO only when cgo is true, on a runtime
+// base that can run such a binary and has CA certificates, runs as non-root, and bakes no
+// secret settings in.
 func CheckServiceDockerfile(ins []Instruction, moduleDir, pkg string, cgo bool) []string {
 	var probs []string
 	bad := func(format string, a ...any) { probs = append(probs, fmt.Sprintf(format, a...)) }
 	froms, built, user := 0, false, ""
-	workdir := ""
+	workdir, runtimeImage, caInstalled := "", "", false
 	for _, in := range ins {
 		switch in.Cmd {
 		case "FROM":
 			froms++
-			image := strings.Fields(in.Args)[0]
-			if !pinned(image) {
-				bad("FROM %s is not pinned to a version tag", image)
+			runtimeImage = strings.Fields(in.Args)[0]
+			if !pinned(runtimeImage) {
+				bad("FROM %s is not pinned to a version tag or digest", runtimeImage)
 			}
-			user = ""
+			user, caInstalled = "", false
 		case "WORKDIR":
 			workdir = in.Args
 		case "USER":
@@ -68,6 +69,7 @@ func CheckServiceDockerfile(ins []Instruction, moduleDir, pkg string, cgo bool) 
 				}
 			}
 		case "RUN":
+			caInstalled = caInstalled || strings.Contains(in.Args, "ca-certificates")
 			if !strings.Contains(in.Args, "go build") {
 				continue
 			}
@@ -98,6 +100,17 @@ func CheckServiceDockerfile(ins []Instruction, moduleDir, pkg string, cgo bool) 
 	}
 	if user == "" || user == "root" || strings.HasPrefix(user, "0") {
 		bad("final stage runs as %q, want a non-root user", user)
+	}
+	if base, ok := LookupRuntimeBase(runtimeImage); !ok {
+		bad("runtime base %s: unknown; add what it ships to runtimeBases", runtimeImage)
+	} else {
+		if cgo && base.Static {
+			bad("runtime base %s has no libc, but the binary is built with CGO", runtimeImage)
+		}
+		// Every image may talk to real endpoints (AWS, Snowflake, the GFN API) over TLS.
+		if !base.CACerts && !caInstalled {
+			bad("runtime base %s has no CA certificates: install ca-certificates", runtimeImage)
+		}
 	}
 	return probs
 }
