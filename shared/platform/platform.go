@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -30,6 +31,8 @@ const (
 	EnvConcurrency = "GFN_CONCURRENCY"  // messages handled at once per queue (poller)
 	EnvLogLevel    = "LOG_LEVEL"        // debug, info, warn, error
 	EnvWaitSeconds = "SQS_WAIT_SECONDS" // long-poll wait, default 20
+	// EnvDrainTimeout bounds a stopping poller's drain (a Go duration), default 25s.
+	EnvDrainTimeout = "GFN_DRAIN_TIMEOUT"
 )
 
 // Runtimes.
@@ -127,7 +130,11 @@ func (s *Service) Run(ctx context.Context, app App) error {
 	if err != nil {
 		return err
 	}
-	opts := messaging.SQSOptions{Concurrency: concurrency, WaitTimeSeconds: int32(min(wait, 20)), Policy: policy}
+	drain, err := DurationEnv(os.Getenv, EnvDrainTimeout, messaging.DefaultDrainTimeout)
+	if err != nil {
+		return err
+	}
+	opts := messaging.SQSOptions{Concurrency: concurrency, WaitTimeSeconds: int32(min(wait, 20)), DrainTimeout: drain, Policy: policy}
 	log.Info("starting", "runtime", s.runtime, "bucket", s.Deps.Topology.Bucket)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -163,4 +170,18 @@ func IntEnv(getenv func(string) string, name string, def int) (int, error) {
 		return 0, fmt.Errorf("%s=%q: want a positive whole number", name, v)
 	}
 	return n, nil
+}
+
+// DurationEnv reads a positive Go duration setting ("25s"), def when unset; anything else is
+// an error that names the setting.
+func DurationEnv(getenv func(string) string, name string, def time.Duration) (time.Duration, error) {
+	v := getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s=%q: want a positive duration such as 25s", name, v)
+	}
+	return d, nil
 }
