@@ -175,7 +175,7 @@ func (w *worker) handle(work context.Context, m sqstypes.Message) {
 	d := deliveryFromSQS(w.consumer.Queue, m)
 	receipt := aws.ToString(m.ReceiptHandle)
 	log := w.logger.With("queue", w.consumer.Queue, "message_id", d.MessageID, "attempt", d.Attempt)
-	log.Debug("received")
+	log.Debug("received", "run_id", d.Attributes[contracts.AttrRunID], "type", d.Attributes[contracts.AttrType])
 	// The heartbeat lives while the handler works, not while the policy settles: a beat after
 	// a backoff's ChangeMessageVisibility would undo it.
 	c := w.consumer

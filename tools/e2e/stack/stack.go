@@ -80,6 +80,7 @@ type Stack struct {
 
 type proc struct {
 	cmd    *exec.Cmd
+	env    []string
 	exited chan struct{}
 }
 
@@ -202,12 +203,48 @@ func (s *Stack) start(name string, env []string) error {
 		f.Close()
 		return fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &proc{cmd: cmd, exited: make(chan struct{})}
+	p := &proc{cmd: cmd, env: env, exited: make(chan struct{})}
 	go func() { cmd.Wait(); f.Close(); close(p.exited) }()
 	s.mu.Lock()
 	s.procs[name] = p
 	s.mu.Unlock()
 	return nil
+}
+
+// Kill sends sig to a running service (SIGKILL: a crash; SIGTERM: a deploy) and waits up to
+// a minute for it to exit.
+func (s *Stack) Kill(name string, sig syscall.Signal) error {
+	s.mu.Lock()
+	p := s.procs[name]
+	s.mu.Unlock()
+	if p == nil {
+		return fmt.Errorf("%s is not running", name)
+	}
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		return fmt.Errorf("signal %s: %w", name, err)
+	}
+	select {
+	case <-p.exited:
+		return nil
+	case <-time.After(time.Minute):
+		return fmt.Errorf("%s still running a minute after %v", name, sig)
+	}
+}
+
+// Restart starts a service that exited again, with the settings it first had.
+func (s *Stack) Restart(name string) error {
+	s.mu.Lock()
+	p := s.procs[name]
+	s.mu.Unlock()
+	if p == nil {
+		return fmt.Errorf("%s was never started", name)
+	}
+	select {
+	case <-p.exited:
+	default:
+		return fmt.Errorf("%s is still running", name)
+	}
+	return s.start(name, p.env)
 }
 
 // Gfnctl runs the operator CLI against the stack and returns its standard output.
