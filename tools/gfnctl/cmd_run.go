@@ -74,7 +74,8 @@ func cmdRun(ctx context.Context, args []string) error {
 	if *untilCompleted {
 		opts = append(opts, runs.UntilCompleted())
 	}
-	outcome, err := runs.Wait(waitCtx, lake.NewS3(awsconfig.S3(cfg), top.Bucket), req.RunID, time.Second, opts...)
+	// A ledger read is one small GET: poll often, so the wait adds little to the run.
+	outcome, err := runs.Wait(waitCtx, lake.NewS3(awsconfig.S3(cfg), top.Bucket), req.RunID, 250*time.Millisecond, opts...)
 	return finish(req, outcome, err)
 }
 
