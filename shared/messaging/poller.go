@@ -187,7 +187,9 @@ func (w *worker) handle(work context.Context, m sqstypes.Message) {
 		return w.consumer.Handle(ctx, d)
 	}
 	s := sqsSettler{client: w.client, queueURL: w.url, dlqURL: w.dlqURL, receipt: receipt}
+	begin := time.Now()
 	settled := w.opts.Policy.Process(telemetry.WithLogger(work, w.logger), c, d, s)
+	defer func() { log.Debug("done", "settled", settled, "ms", time.Since(begin).Milliseconds()) }()
 	// The settling calls must go through even when the drain deadline has passed.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(work), callTimeout)
 	defer cancel()
