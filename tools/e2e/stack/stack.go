@@ -163,6 +163,11 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	for _, svc := range Services {
 		env := append([]string{"GFN_API_URL=" + s.SimURL + "/v1", "GFN_API_KEY=" + key,
 			"DUCKDB_PATH=" + filepath.Join(opts.Dir, "gfn.duckdb"), "GFN_STATUS_ADDR=" + statusAddr}, opts.Env...)
+		if os.Getenv("GFN_CONCURRENCY") == "" {
+			// As docker-compose deploys them: a stage downloads or publishes one message while it
+			// handles another (the loader still loads one file at a time).
+			env = append([]string{"GFN_CONCURRENCY=2"}, env...)
+		}
 		if os.Getenv("GFN_API_RATE") == "" {
 			// The simulator is local: no need to pace requests as the real API wants (as in the
 			// embedded run). opts.Env or the environment may set a pace.
