@@ -65,17 +65,20 @@ func RunSQS(ctx context.Context, cfg aws.Config, logger *slog.Logger, opts SQSOp
 	if err != nil {
 		return err
 	}
-	// Handlers and polls outlive ctx until the drain deadline.
-	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopWork()
-	var wg sync.WaitGroup
-	for _, c := range consumers {
+	workers := make([]*worker, len(consumers))
+	for i, c := range consumers {
 		vis, err := queueVisibility(ctx, client, urls[c.Queue])
 		if err != nil {
 			return err
 		}
-		w := &worker{client: client, logger: logger, opts: opts, consumer: c, url: urls[c.Queue],
+		workers[i] = &worker{client: client, logger: logger, opts: opts, consumer: c, url: urls[c.Queue],
 			dlqURL: urls[c.Queue+contracts.DLQSuffix], visibility: vis}
+	}
+	// Handlers and polls outlive ctx until the drain deadline.
+	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	var wg sync.WaitGroup
+	for _, w := range workers {
 		for range opts.Concurrency {
 			wg.Add(1)
 			go func() { defer wg.Done(); w.run(ctx, work) }()
