@@ -29,6 +29,9 @@ const (
 
 	// MaxReceiveCount: three retries after the first delivery, then the DLQ.
 	MaxReceiveCount = 4
+
+	// PollerVisibilitySeconds is every queue's base visibility for pollers (heartbeat-extended).
+	PollerVisibilitySeconds = 30
 )
 
 // Message attribute names (CloudEvents 1.0 plus routing and correlation). SQS allows 10
@@ -56,9 +59,14 @@ const (
 // Queue is one SQS queue with its dead-letter queue.
 type Queue struct {
 	Name string
-	// VisibilityTimeoutSeconds is longer than the consumer's worst-case handling time.
+	// VisibilityTimeoutSeconds is the pollers' base visibility: short (30-60 s), since a poller
+	// extends it by a heartbeat while a handler works, so a crashed consumer's message returns
+	// within it.
 	VisibilityTimeoutSeconds int
-	MaxReceiveCount          int
+	// LambdaVisibilityTimeoutSeconds is the queue's visibility where a Lambda event source
+	// consumes it (terraform): no heartbeat there, so at least 6x the function timeout.
+	LambdaVisibilityTimeoutSeconds int
+	MaxReceiveCount                int
 	// RetentionSeconds for the queue; its DLQ keeps messages for the SQS maximum (14 days).
 	RetentionSeconds int
 }
@@ -124,14 +132,15 @@ func DefaultTopology(bucket string) Topology {
 	if bucket == "" {
 		bucket = DefaultBucket
 	}
-	q := func(name string, visibility int) Queue {
-		return Queue{Name: name, VisibilityTimeoutSeconds: visibility, MaxReceiveCount: MaxReceiveCount, RetentionSeconds: 4 * 24 * 3600}
+	q := func(name string, lambdaVisibility int) Queue {
+		return Queue{Name: name, VisibilityTimeoutSeconds: PollerVisibilitySeconds, LambdaVisibilityTimeoutSeconds: lambdaVisibility,
+			MaxReceiveCount: MaxReceiveCount, RetentionSeconds: 4 * 24 * 3600}
 	}
 	return Topology{
 		Bucket: bucket,
 		Topics: []string{TopicPipelineEvents, TopicNotifications, TopicLakeEvents},
 		Queues: []Queue{
-			// The extractor's worst case is a year's download with retries and backoff.
+			// Lambda: the extractor's worst case is a year's download with retries and backoff.
 			q(QueueExtractor, 900),
 			q(QueueValidator, 120),
 			q(QueueTransformer, 120),

@@ -58,7 +58,10 @@ func TestFilterPolicyIsValidJSON(t *testing.T) {
 
 func TestEveryQueueHasDLQAndRedrive(t *testing.T) {
 	for _, q := range DefaultTopology("").Queues {
-		if q.MaxReceiveCount != 4 || q.DLQ() != q.Name+"-dlq" || q.VisibilityTimeoutSeconds < 30 {
+		// Pollers: a short base (heartbeat-extended), so a crashed consumer's message returns
+		// within a minute; Lambda: at least the base.
+		if q.MaxReceiveCount != 4 || q.DLQ() != q.Name+"-dlq" || q.VisibilityTimeoutSeconds < 30 || q.VisibilityTimeoutSeconds > 60 ||
+			q.LambdaVisibilityTimeoutSeconds < q.VisibilityTimeoutSeconds {
 			t.Errorf("queue %+v", q)
 		}
 	}

@@ -8,12 +8,18 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
+
+// RequestTimeout bounds every S3/SQS/SNS request attempt: above SQS's longest long poll
+// (20 s), far above the transfer of the lake's largest objects (a few MB).
+const RequestTimeout = 40 * time.Second
 
 // DefaultRegion is used when neither AWS_REGION nor AWS_DEFAULT_REGION is set.
 const DefaultRegion = "us-east-1"
@@ -22,7 +28,9 @@ const DefaultRegion = "us-east-1"
 // in the environment it uses the emulator's conventional test credentials. extra options
 // apply after these.
 func Load(ctx context.Context, extra ...func(*config.LoadOptions) error) (aws.Config, error) {
-	var opts []func(*config.LoadOptions) error
+	opts := []func(*config.LoadOptions) error{
+		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(RequestTimeout)),
+	}
 	if os.Getenv("AWS_REGION") == "" && os.Getenv("AWS_DEFAULT_REGION") == "" {
 		opts = append(opts, config.WithRegion(DefaultRegion))
 	}

@@ -2,6 +2,7 @@ package messaging
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -132,6 +133,9 @@ func (m *Memory) Run(ctx context.Context, policy Policy, running chan<- struct{}
 	}()
 	return router.Run(ctx)
 }
+
+// errNack tells watermill to leave the message for redelivery (the settler already set when).
+var errNack = errors.New("delivery failed; message left for redelivery")
 
 type memorySettler struct {
 	bus *Memory

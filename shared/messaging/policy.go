@@ -42,12 +42,11 @@ func NotYet(after time.Duration, reason string) error {
 	return &NotYetError{After: after, Reason: reason}
 }
 
-// Backoff is the delay before delivery attempt+1: 1 s, 2 s, 4 s.
+// Backoff is the delay before delivery attempt+1: 1 s, 2 s, 4 s..., never beyond SQS's
+// 12 h visibility limit.
 func Backoff(attempt int) time.Duration {
-	if attempt < 1 {
-		attempt = 1
-	}
-	return time.Second << (attempt - 1)
+	attempt = min(max(attempt, 1), 17) // 2^16 s already exceeds 12 h
+	return min(time.Second<<(attempt-1), MaxVisibility)
 }
 
 // Policy applies the delivery rules to a handler's outcome.
@@ -83,6 +82,12 @@ func (p Policy) Process(ctx context.Context, c Consumer, d Delivery, s Settler) 
 			return true
 		}
 		// A transport that cannot defer retries, spending the budget.
+	}
+	if ctx.Err() != nil {
+		// Stopped (drain deadline, Lambda timeout), not failed: the transport hands the message
+		// back without spending a retry or dead-lettering it.
+		log.Warn("handler stopped before finishing; message handed back", "error", err.Error())
+		return false
 	}
 	if p.deadLetters(err, d.Attempt) {
 		var perm *PermanentError

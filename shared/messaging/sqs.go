@@ -2,16 +2,12 @@ package messaging
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
 	"sync"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
-	wsns "github.com/ThreeDotsLabs/watermill-aws/sns"
-	wsqs "github.com/ThreeDotsLabs/watermill-aws/sqs"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -21,69 +17,118 @@ import (
 
 	"github.com/gfnpipeline/contracts"
 	"github.com/gfnpipeline/shared/awsconfig"
-	"github.com/gfnpipeline/shared/telemetry"
 )
 
-// Metadata keys the SQS unmarshaler adds for the settler; never forwarded.
-const (
-	metaReceiptHandle = "_sqs_receipt_handle"
-	metaMessageID     = "_sqs_message_id"
-	metaReceiveCount  = "_sqs_receive_count"
-)
-
-// AWSPublisher publishes commands to SQS and events to SNS through watermill-aws. It never
-// creates topics or queues: infrastructure owns them.
+// AWSPublisher publishes commands to SQS and events to SNS, batched ten to a call, with the
+// caller's context (a handler's publishes end with it). It never creates topics or queues:
+// infrastructure owns them. It calls the SDK itself: watermill-aws v1.0.1's publishers send
+// with context.Background().
 type AWSPublisher struct {
 	source   string
 	topology contracts.Topology
-	sns      *wsns.Publisher
-	sqs      *wsqs.Publisher
+	sns      *sns.Client
+	sqs      *sqs.Client
+	topics   *topicResolver
+	queues   *queueResolver
 }
 
 // NewAWSPublisher builds a publisher for service `source`.
 func NewAWSPublisher(cfg aws.Config, topology contracts.Topology, source string, logger *slog.Logger) (*AWSPublisher, error) {
-	wl := watermill.NewSlogLogger(logger)
-	snsPub, err := wsns.NewPublisher(wsns.PublisherConfig{
-		AWSConfig:                   cfg,
-		DoNotCreateTopicIfNotExists: true,
-		TopicResolver:               &topicResolver{client: sns.NewFromConfig(cfg)},
-		Marshaler:                   snsMarshaler{},
-	}, wl)
-	if err != nil {
-		return nil, fmt.Errorf("sns publisher: %w", err)
-	}
-	sqsPub, err := wsqs.NewPublisher(wsqs.PublisherConfig{
-		AWSConfig:                   cfg,
-		DoNotCreateQueueIfNotExists: true,
-		Marshaler:                   sqsMarshaler{},
-	}, wl)
-	if err != nil {
-		return nil, fmt.Errorf("sqs publisher: %w", err)
-	}
-	return &AWSPublisher{source: source, topology: topology, sns: snsPub, sqs: sqsPub}, nil
+	snsClient, sqsClient := sns.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
+	return &AWSPublisher{source: source, topology: topology, sns: snsClient, sqs: sqsClient,
+		topics: &topicResolver{client: snsClient}, queues: &queueResolver{client: sqsClient}}, nil
 }
 
+// maxBatch is SNS PublishBatch's and SQS SendMessageBatch's limit.
+const maxBatch = 10
+
+// Publish sends msgs grouped by destination, in order of first appearance, ten to a call.
 func (p *AWSPublisher) Publish(ctx context.Context, msgs ...contracts.Message) error {
+	type group struct {
+		dest    string
+		isQueue bool
+		msgs    []*message.Message
+	}
+	var groups []*group
+	byDest := map[string]*group{}
 	for _, m := range msgs {
 		wm, err := Encode(ctx, p.source, m)
 		if err != nil {
 			return err
 		}
 		dest, isQueue := p.topology.TopicFor(m)
-		if isQueue {
-			err = p.sqs.Publish(dest, wm)
-		} else {
-			err = p.sns.Publish(dest, wm)
+		g := byDest[dest]
+		if g == nil {
+			g = &group{dest: dest, isQueue: isQueue}
+			byDest[dest] = g
+			groups = append(groups, g)
 		}
-		if err != nil {
-			return fmt.Errorf("publish %s to %s: %w", m.EventType(), dest, err)
+		g.msgs = append(g.msgs, wm)
+	}
+	for _, g := range groups {
+		for len(g.msgs) > 0 {
+			chunk := g.msgs[:min(maxBatch, len(g.msgs))]
+			g.msgs = g.msgs[len(chunk):]
+			var err error
+			if g.isQueue {
+				err = p.sendQueue(ctx, g.dest, chunk)
+			} else {
+				err = p.sendTopic(ctx, g.dest, chunk)
+			}
+			if err != nil {
+				return fmt.Errorf("publish %s to %s: %w", chunk[0].Metadata[contracts.AttrEventType], g.dest, err)
+			}
 		}
 	}
 	return nil
 }
 
-// Close releases the publishers.
-func (p *AWSPublisher) Close() error { return errors.Join(p.sns.Close(), p.sqs.Close()) }
+func (p *AWSPublisher) sendTopic(ctx context.Context, topic string, msgs []*message.Message) error {
+	arn, err := p.topics.resolve(ctx, topic)
+	if err != nil {
+		return err
+	}
+	entries := make([]snstypes.PublishBatchRequestEntry, len(msgs))
+	for i, m := range msgs {
+		attrs := make(map[string]snstypes.MessageAttributeValue, len(m.Metadata))
+		for k, v := range m.Metadata {
+			attrs[k] = snstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
+		}
+		entries[i] = snstypes.PublishBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), Message: aws.String(string(m.Payload)), MessageAttributes: attrs}
+	}
+	res, err := p.sns.PublishBatch(ctx, &sns.PublishBatchInput{TopicArn: aws.String(arn), PublishBatchRequestEntries: entries})
+	if err != nil {
+		return err
+	}
+	if len(res.Failed) > 0 {
+		f := res.Failed[0]
+		return fmt.Errorf("%d of %d entries failed: %s %s", len(res.Failed), len(entries), aws.ToString(f.Code), aws.ToString(f.Message))
+	}
+	return nil
+}
+
+func (p *AWSPublisher) sendQueue(ctx context.Context, queue string, msgs []*message.Message) error {
+	url, err := p.queues.resolve(ctx, queue)
+	if err != nil {
+		return err
+	}
+	entries := make([]sqstypes.SendMessageBatchRequestEntry, len(msgs))
+	for i, m := range msgs {
+		entries[i] = sqstypes.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(string(m.Payload)), MessageAttributes: sqsAttributes(m.Metadata)}
+	}
+	res, err := p.sqs.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(url), Entries: entries})
+	if err != nil {
+		return err
+	}
+	if len(res.Failed) > 0 {
+		f := res.Failed[0]
+		return fmt.Errorf("%d of %d entries failed: %s %s", len(res.Failed), len(entries), aws.ToString(f.Code), aws.ToString(f.Message))
+	}
+	return nil
+}
+
+// Close releases nothing: the SDK clients hold no resources of their own.
+func (p *AWSPublisher) Close() error { return nil }
 
 // topicResolver finds topic ARNs by name (ListTopics), so no account id or region is configured
 // and nothing is created.
@@ -93,11 +138,11 @@ type topicResolver struct {
 	arns   map[string]string
 }
 
-func (r *topicResolver) ResolveTopic(ctx context.Context, topic string) (wsns.TopicArn, error) {
+func (r *topicResolver) resolve(ctx context.Context, topic string) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if arn, ok := r.arns[topic]; ok {
-		return wsns.TopicArn(arn), nil
+		return arn, nil
 	}
 	arns := map[string]string{}
 	p := sns.NewListTopicsPaginator(r.client, &sns.ListTopicsInput{})
@@ -116,25 +161,31 @@ func (r *topicResolver) ResolveTopic(ctx context.Context, topic string) (wsns.To
 	if !ok {
 		return "", fmt.Errorf("sns topic %q does not exist (run `gfnctl infra apply`)", topic)
 	}
-	return wsns.TopicArn(arn), nil
+	return arn, nil
 }
 
-// snsMarshaler sends the envelope attributes only: watermill's own uuid attribute would take
-// one of SQS's ten, and the CloudEvents id already carries it.
-type snsMarshaler struct{}
+// queueResolver caches queue URLs by name.
+type queueResolver struct {
+	client *sqs.Client
+	mu     sync.Mutex
+	urls   map[string]string
+}
 
-func (snsMarshaler) Marshal(topicArn wsns.TopicArn, msg *message.Message) *sns.PublishInput {
-	attrs := make(map[string]snstypes.MessageAttributeValue, len(msg.Metadata))
-	for k, v := range msg.Metadata {
-		attrs[k] = snstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
+func (r *queueResolver) resolve(ctx context.Context, queue string) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if url, ok := r.urls[queue]; ok {
+		return url, nil
 	}
-	return &sns.PublishInput{TargetArn: aws.String(string(topicArn)), Message: aws.String(string(msg.Payload)), MessageAttributes: attrs}
-}
-
-type sqsMarshaler struct{}
-
-func (sqsMarshaler) Marshal(msg *message.Message) (*sqstypes.Message, error) {
-	return &sqstypes.Message{MessageAttributes: sqsAttributes(msg.Metadata), Body: aws.String(string(msg.Payload))}, nil
+	res, err := QueueURLs(ctx, r.client, queue)
+	if err != nil {
+		return "", err
+	}
+	if r.urls == nil {
+		r.urls = map[string]string{}
+	}
+	r.urls[queue] = res[queue]
+	return res[queue], nil
 }
 
 func sqsAttributes(meta map[string]string) map[string]sqstypes.MessageAttributeValue {
@@ -148,41 +199,18 @@ func sqsAttributes(meta map[string]string) map[string]sqstypes.MessageAttributeV
 	return attrs
 }
 
-// sqsUnmarshaler keeps what the settler needs: receipt handle, message id, receive count.
-type sqsUnmarshaler struct{}
-
-func (sqsUnmarshaler) Unmarshal(m *sqstypes.Message) (*message.Message, error) {
-	meta := message.Metadata{}
+// deliveryFromSQS turns a received message into a Delivery.
+func deliveryFromSQS(queue string, m sqstypes.Message) Delivery {
+	attempt, _ := strconv.Atoi(m.Attributes[string(sqstypes.MessageSystemAttributeNameApproximateReceiveCount)])
+	attrs := make(map[string]string, len(m.MessageAttributes))
 	for k, v := range m.MessageAttributes {
 		if v.StringValue != nil {
-			meta[k] = *v.StringValue
+			attrs[k] = *v.StringValue
 		} else if v.BinaryValue != nil {
-			meta[k] = string(v.BinaryValue)
+			attrs[k] = string(v.BinaryValue)
 		}
 	}
-	delete(meta, wsqs.UUIDAttribute)
-	meta[metaReceiptHandle] = aws.ToString(m.ReceiptHandle)
-	meta[metaMessageID] = aws.ToString(m.MessageId)
-	meta[metaReceiveCount] = m.Attributes[string(sqstypes.MessageSystemAttributeNameApproximateReceiveCount)]
-	uuid := meta[contracts.AttrID]
-	if uuid == "" {
-		uuid = aws.ToString(m.MessageId)
-	}
-	wm := message.NewMessage(uuid, []byte(aws.ToString(m.Body)))
-	wm.Metadata = meta
-	return wm, nil
-}
-
-// deliveryFromSQS turns an unmarshalled message into a Delivery.
-func deliveryFromMeta(queue string, meta map[string]string, body []byte) Delivery {
-	attempt, _ := strconv.Atoi(meta[metaReceiveCount])
-	attrs := make(map[string]string, len(meta))
-	for k, v := range meta {
-		if len(k) > 0 && k[0] != '_' {
-			attrs[k] = v
-		}
-	}
-	return Delivery{MessageID: meta[metaMessageID], Attempt: attempt, Queue: queue, Attributes: attrs, Body: body}
+	return Delivery{MessageID: aws.ToString(m.MessageId), Attempt: attempt, Queue: queue, Attributes: attrs, Body: []byte(aws.ToString(m.Body))}
 }
 
 // sqsSettler backs off with ChangeMessageVisibility and dead-letters with SendMessage to the
@@ -199,7 +227,7 @@ func (s sqsSettler) Retry(ctx context.Context, d Delivery, after time.Duration) 
 	_, err := s.client.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
 		QueueUrl:          aws.String(s.queueURL),
 		ReceiptHandle:     aws.String(s.receipt),
-		VisibilityTimeout: int32(after / time.Second),
+		VisibilityTimeout: visibilitySeconds(after),
 	})
 	if err != nil {
 		return false, fmt.Errorf("change visibility on %s: %w", d.Queue, err)
@@ -271,87 +299,10 @@ func QueueURLs(ctx context.Context, client *sqs.Client, names ...string) (map[st
 	return out, nil
 }
 
-// SQSOptions tunes the poller.
-type SQSOptions struct {
-	// Concurrency is how many messages of each queue are handled at once.
-	Concurrency int
-	// WaitTimeSeconds is the long-poll wait (max 20).
-	WaitTimeSeconds int32
-	Policy          Policy
-	// Router, when set, configures the router before it runs (e.g. Prometheus metrics).
-	Router func(*message.Router)
-}
+// MaxVisibility is SQS's limit on a message's visibility timeout (12 h).
+const MaxVisibility = 12 * time.Hour
 
-// RunSQS consumes the consumers' queues with watermill-aws until ctx ends.
-func RunSQS(ctx context.Context, cfg aws.Config, logger *slog.Logger, opts SQSOptions, consumers ...Consumer) error {
-	if opts.Concurrency < 1 {
-		opts.Concurrency = 1
-	}
-	if opts.WaitTimeSeconds == 0 {
-		opts.WaitTimeSeconds = 20
-	}
-	client := sqs.NewFromConfig(cfg)
-	var names []string
-	for _, c := range consumers {
-		names = append(names, c.Queue, c.Queue+contracts.DLQSuffix)
-	}
-	urls, err := QueueURLs(ctx, client, names...)
-	if err != nil {
-		return err
-	}
-	wl := watermill.NewSlogLogger(logger)
-	sub, err := wsqs.NewSubscriber(wsqs.SubscriberConfig{
-		AWSConfig:                   cfg,
-		DoNotCreateQueueIfNotExists: true,
-		Unmarshaler:                 sqsUnmarshaler{},
-		GenerateReceiveMessageInput: func(_ context.Context, url wsqs.QueueURL) (*sqs.ReceiveMessageInput, error) {
-			return &sqs.ReceiveMessageInput{
-				QueueUrl:                    aws.String(string(url)),
-				MessageAttributeNames:       []string{"All"},
-				MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameApproximateReceiveCount},
-				WaitTimeSeconds:             opts.WaitTimeSeconds,
-				// One at a time: a nacked message must not strand others received with it.
-				MaxNumberOfMessages: 1,
-			}, nil
-		},
-	}, wl)
-	if err != nil {
-		return fmt.Errorf("sqs subscriber: %w", err)
-	}
-	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 30 * time.Second}, wl)
-	if err != nil {
-		return fmt.Errorf("router: %w", err)
-	}
-	if opts.Router != nil {
-		opts.Router(router)
-	}
-	for _, c := range consumers {
-		c := c
-		handler := func(msg *message.Message) error {
-			d := deliveryFromMeta(c.Queue, msg.Metadata, msg.Payload)
-			s := sqsSettler{client: client, queueURL: urls[c.Queue], dlqURL: urls[c.Queue+contracts.DLQSuffix], receipt: msg.Metadata[metaReceiptHandle]}
-			ctx := telemetry.WithLogger(msg.Context(), logger)
-			if opts.Policy.Process(ctx, c, d, s) {
-				return nil
-			}
-			return errNack
-		}
-		for i := 0; i < opts.Concurrency; i++ {
-			router.AddConsumerHandler(fmt.Sprintf("%s-%d", c.Queue, i), c.Queue, sub, handler)
-		}
-	}
-	logger.Info("consuming", "queues", queueNames(consumers), "concurrency", opts.Concurrency)
-	return router.Run(ctx)
-}
-
-// errNack tells watermill to leave the message in the queue (the settler already set when it
-// comes back).
-var errNack = errors.New("delivery failed; message left for redelivery")
-
-func queueNames(cs []Consumer) []string {
-	out := make([]string, len(cs))
-	for i, c := range cs {
-		out[i] = c.Queue
-	}
-	return out
+// visibilitySeconds is d in whole seconds within SQS's 0..12 h.
+func visibilitySeconds(d time.Duration) int32 {
+	return int32(min(max(d, 0), MaxVisibility) / time.Second)
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -31,6 +32,8 @@ const (
 	EnvLogLevel    = "LOG_LEVEL"        // debug, info, warn, error
 	EnvWaitSeconds = "SQS_WAIT_SECONDS" // long-poll wait, default 20
 	EnvMetricsAddr = "GFN_METRICS_ADDR" // poller: serve Prometheus GET /metrics there (host:port)
+	// EnvDrainTimeout bounds a stopping poller's drain (a Go duration), default 25s.
+	EnvDrainTimeout = "GFN_DRAIN_TIMEOUT"
 )
 
 // Runtimes.
@@ -141,12 +144,16 @@ func (s *Service) Run(ctx context.Context, app App) error {
 	if err != nil {
 		return err
 	}
-	opts := messaging.SQSOptions{Concurrency: concurrency, WaitTimeSeconds: int32(min(wait, 20)), Policy: policy}
+	drain, err := DurationEnv(os.Getenv, EnvDrainTimeout, messaging.DefaultDrainTimeout)
+	if err != nil {
+		return err
+	}
+	opts := messaging.SQSOptions{Concurrency: concurrency, WaitTimeSeconds: int32(min(wait, 20)), DrainTimeout: drain, Policy: policy}
 	log.Info("starting", "runtime", s.runtime, "bucket", s.Deps.Topology.Bucket)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if addr := os.Getenv(EnvMetricsAddr); addr != "" {
-		if opts.Router, err = servePrometheus(ctx, addr, s.Name, log); err != nil {
+		if opts.Middleware, err = servePrometheus(ctx, addr, s.Name, log); err != nil {
 			return err
 		}
 	}
@@ -182,4 +189,18 @@ func IntEnv(getenv func(string) string, name string, def int) (int, error) {
 		return 0, fmt.Errorf("%s=%q: want a positive whole number", name, v)
 	}
 	return n, nil
+}
+
+// DurationEnv reads a positive Go duration setting ("25s"), def when unset; anything else is
+// an error that names the setting.
+func DurationEnv(getenv func(string) string, name string, def time.Duration) (time.Duration, error) {
+	v := getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s=%q: want a positive duration such as 25s", name, v)
+	}
+	return d, nil
 }

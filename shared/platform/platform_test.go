@@ -2,6 +2,7 @@ package platform_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/gfnpipeline/contracts"
 	"github.com/gfnpipeline/shared/platform"
@@ -25,6 +26,27 @@ func TestIntEnv(t *testing.T) {
 		got, err := platform.IntEnv(env(map[string]string{"N": tc.value}), "N", 7)
 		if (err != nil) != tc.wantErr || got != tc.want {
 			t.Errorf("IntEnv(%q) = %d, %v", tc.value, got, err)
+		}
+	}
+}
+
+func TestDurationEnv(t *testing.T) {
+	tests := []struct {
+		value   string
+		want    time.Duration
+		wantErr bool
+	}{
+		{"", 25 * time.Second, false},
+		{"5s", 5 * time.Second, false},
+		{"1m30s", 90 * time.Second, false},
+		{"0s", 0, true},
+		{"25", 0, true},
+		{"-1s", 0, true},
+	}
+	for _, tc := range tests {
+		got, err := platform.DurationEnv(env(map[string]string{"D": tc.value}), "D", 25*time.Second)
+		if (err != nil) != tc.wantErr || got != tc.want {
+			t.Errorf("DurationEnv(%q) = %v, %v", tc.value, got, err)
 		}
 	}
 }

@@ -16,9 +16,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// servePrometheus serves GET /metrics on addr until ctx ends and returns what adds watermill's
-// router metrics (handler time and outcome, messages received, publish time) to the poller.
-func servePrometheus(ctx context.Context, addr, service string, log *slog.Logger) (func(*message.Router), error) {
+// servePrometheus serves GET /metrics on addr until ctx ends and returns watermill's handler
+// metrics middleware (handler execution time and outcome) for the poller.
+func servePrometheus(ctx context.Context, addr, service string, log *slog.Logger) (message.HandlerMiddleware, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	builder := metrics.NewPrometheusMetricsBuilder(reg, "gfn", service)
@@ -41,5 +41,5 @@ func servePrometheus(ctx context.Context, addr, service string, log *slog.Logger
 		_ = srv.Shutdown(shutdown)
 	}()
 	log.Info("serving prometheus metrics", "addr", ln.Addr().String(), "path", "/metrics")
-	return builder.AddPrometheusRouterMetrics, nil
+	return builder.NewRouterMiddleware().Middleware, nil
 }

@@ -223,7 +223,7 @@ func CheckTerraform(tf *Terraform, top contracts.Topology, services []Service) [
 				continue
 			}
 			for field, want := range map[string]int{
-				"visibility_timeout_seconds": LambdaVisibility(q),
+				"visibility_timeout_seconds": q.LambdaVisibilityTimeoutSeconds,
 				"max_receive_count":          q.MaxReceiveCount,
 				"retention_seconds":          q.RetentionSeconds,
 			} {

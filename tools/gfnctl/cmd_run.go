@@ -81,6 +81,7 @@ func cmdRun(ctx context.Context, args []string) error {
 	if *untilCompleted {
 		opts = append(opts, runs.UntilCompleted())
 	}
+	// A ledger read is one small GET: poll often, so the wait adds little to the run.
 	store := lake.NewS3(awsconfig.S3(cfg), top.Bucket)
 	tool := &dlq.Tool{SQS: sqs.NewFromConfig(cfg), Topology: top}
 	queue := top.Name(contracts.QueueExtractor)
@@ -92,7 +93,7 @@ func cmdRun(ctx context.Context, args []string) error {
 		return finish(req, nil, err)
 	}
 	display := progress.New(os.Stderr)
-	outcome, err := runs.Wait(waitCtx, store, req.RunID, time.Second, append(opts, runs.OnProgress(display.Update))...)
+	outcome, err := runs.Wait(waitCtx, store, req.RunID, 250*time.Millisecond, append(opts, runs.OnProgress(display.Update))...)
 	display.Done()
 	return finish(req, outcome, err)
 }

@@ -107,6 +107,7 @@ type Stack struct {
 
 type proc struct {
 	cmd    *exec.Cmd
+	env    []string
 	exited chan struct{}
 }
 
@@ -202,6 +203,16 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	}
 	env := append([]string{"GFN_API_URL=" + s.SimURL + "/v1", "GFN_API_KEY=" + key,
 		"DUCKDB_PATH=" + filepath.Join(opts.Dir, "gfn.duckdb"), "GFN_STATUS_ADDR=" + statusAddr}, opts.Env...)
+	if os.Getenv("GFN_CONCURRENCY") == "" {
+		// As docker-compose deploys them: a stage downloads or publishes one message while it
+		// handles another (the loader still loads one file at a time).
+		env = append([]string{"GFN_CONCURRENCY=2"}, env...)
+	}
+	if os.Getenv("GFN_API_RATE") == "" {
+		// The simulator is local: no need to pace requests as the real API wants (as in the
+		// embedded run). opts.Env or the environment may set a pace.
+		env = append([]string{"GFN_API_RATE=1000", "GFN_API_BURST=1000"}, env...)
+	}
 	if opts.Runtime == RuntimeLambda {
 		// A function starts on its first invocation: the loader's status comes up with it.
 		if err := s.startLambdas(ctx, env); err != nil {
@@ -322,12 +333,48 @@ func (s *Stack) start(name string, env []string) error {
 		f.Close()
 		return fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &proc{cmd: cmd, exited: make(chan struct{})}
+	p := &proc{cmd: cmd, env: env, exited: make(chan struct{})}
 	go func() { cmd.Wait(); f.Close(); close(p.exited) }()
 	s.mu.Lock()
 	s.procs[name] = p
 	s.mu.Unlock()
 	return nil
+}
+
+// Kill sends sig to a running service (SIGKILL: a crash; SIGTERM: a deploy) and waits up to
+// a minute for it to exit.
+func (s *Stack) Kill(name string, sig syscall.Signal) error {
+	s.mu.Lock()
+	p := s.procs[name]
+	s.mu.Unlock()
+	if p == nil {
+		return fmt.Errorf("%s is not running", name)
+	}
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		return fmt.Errorf("signal %s: %w", name, err)
+	}
+	select {
+	case <-p.exited:
+		return nil
+	case <-time.After(time.Minute):
+		return fmt.Errorf("%s still running a minute after %v", name, sig)
+	}
+}
+
+// Restart starts a service that exited again, with the settings it first had.
+func (s *Stack) Restart(name string) error {
+	s.mu.Lock()
+	p := s.procs[name]
+	s.mu.Unlock()
+	if p == nil {
+		return fmt.Errorf("%s was never started", name)
+	}
+	select {
+	case <-p.exited:
+	default:
+		return fmt.Errorf("%s is still running", name)
+	}
+	return s.start(name, p.env)
 }
 
 // Gfnctl runs the operator CLI against the stack and returns its standard output.
