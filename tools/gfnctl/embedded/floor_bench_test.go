@@ -19,6 +19,7 @@ import (
 
 	"github.com/gfnpipeline/contracts"
 	"github.com/gfnpipeline/shared/warehouse/whtest"
+	"github.com/gfnpipeline/tools/gfnapi-sim/sim"
 	"github.com/gfnpipeline/tools/gfnctl/embedded"
 )
 
@@ -55,6 +56,27 @@ func BenchmarkEmbeddedVsFloor(b *testing.B) {
 	b.ReportMetric(peak, "peak_rss_MiB")
 	fmt.Printf("bench embedded_vs_floor embedded_s=%.2f floor_s=%.2f ratio=%.2f peak_rss_mb=%.0f floor_rss_mb=%.0f rows=%d rounds=%d\n",
 		e, f, e/f, peak, median(floor, child.rss), emb[0].rows, len(emb))
+}
+
+// BenchmarkBackfillScale runs the embedded backfill over 1961-2024 (64 years, the recording's
+// 23 renumbered in turn by the simulator) and over the recording's own 23 years, interleaved,
+// and prints `bench backfill_scale`: median seconds and microseconds per row of each, their
+// ratio (target <= 1.10) and each one's peak RSS (it should not grow with the years).
+func BenchmarkBackfillScale(b *testing.B) {
+	rec := whtest.RecordingDir(b)
+	var short, long []child
+	for i := 0; i < b.N*benchRounds; i++ {
+		short = append(short, runChild(b, "embedded", rec, "^TestBenchChild$"))
+		long = append(long, runChild(b, "embedded", rec, "^TestBenchChild$", sim.EnvServeYears+"=1961-2024"))
+	}
+	perRow := func(c child) float64 { return 1e6 * c.secs / float64(c.rows) }
+	s, l := median(short, perRow), median(long, perRow)
+	peak := func(cs []child) float64 {
+		return slices.MaxFunc(cs, func(a, b child) int { return int(a.rssMiB - b.rssMiB) }).rssMiB
+	}
+	b.ReportMetric(l/s, "per_row_ratio")
+	fmt.Printf("bench backfill_scale years_23_rows=%d years_23_s=%.2f years_23_us_per_row=%.1f years_64_rows=%d years_64_s=%.2f years_64_us_per_row=%.1f per_row_ratio=%.2f years_23_rss_mb=%.0f years_64_rss_mb=%.0f rounds=%d\n",
+		short[0].rows, median(short, child.seconds), s, long[0].rows, median(long, child.seconds), l, l/s, peak(short), peak(long), len(long))
 }
 
 // child is one child run's report.
@@ -132,9 +154,16 @@ func TestBenchChild(t *testing.T) {
 	fmt.Printf("child seconds=%.3f rows=%d\n", time.Since(start).Seconds(), rows)
 }
 
-// embeddedSide is `gfnctl run --embedded` over the recording.
+// embeddedSide is `gfnctl run --embedded` over the recording; the simulator's year range
+// (GFNAPI_SIM_YEARS) comes from the benchmark.
 func embeddedSide(dir, rec string, req contracts.ExtractionRequested) (int64, error) {
-	res, err := embedded.Run(context.Background(), embedded.Options{DataDir: dir, SimDataDir: rec, Getenv: noEnv,
+	getenv := func(k string) string {
+		if k == sim.EnvServeYears {
+			return os.Getenv(k)
+		}
+		return ""
+	}
+	res, err := embedded.Run(context.Background(), embedded.Options{DataDir: dir, SimDataDir: rec, Getenv: getenv,
 		Request: req, Timeout: 10 * time.Minute, Logger: quiet})
 	if err != nil {
 		return 0, err
