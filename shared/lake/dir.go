@@ -141,7 +141,13 @@ func (d *Dir) Head(_ context.Context, key string) (Object, error) {
 
 func (d *Dir) List(ctx context.Context, prefix string) ([]Object, error) {
 	var out []Object
-	err := filepath.WalkDir(d.root, func(p string, e fs.DirEntry, err error) error {
+	// Walk only the directory the prefix names, not the whole lake: a run's ledger is listed
+	// again and again while the lake fills up.
+	start := d.root
+	if i := strings.LastIndexByte(prefix, '/'); i > 0 && !strings.Contains(prefix[:i], "..") && !strings.HasPrefix(prefix, ".meta") {
+		start = filepath.Join(d.root, filepath.FromSlash(prefix[:i]))
+	}
+	err := filepath.WalkDir(start, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
