@@ -38,8 +38,8 @@ const benchRounds = 3
 
 // BenchmarkEmbeddedVsFloor prints
 // `bench embedded_vs_floor embedded_s=.. floor_s=.. ratio=.. peak_rss_mb=.. floor_rss_mb=..`:
-// medians of benchRounds interleaved runs of each side, and the largest peak RSS of the
-// embedded runs (MiB).
+// medians of benchRounds interleaved runs of each side, the largest peak RSS of the embedded
+// runs (MiB), and each side's median CPU seconds (the whole child process).
 func BenchmarkEmbeddedVsFloor(b *testing.B) {
 	rec := whtest.RecordingDir(b)
 	var emb, floor []child
@@ -54,8 +54,8 @@ func BenchmarkEmbeddedVsFloor(b *testing.B) {
 	peak := slices.MaxFunc(emb, func(a, b child) int { return int(a.rssMiB - b.rssMiB) }).rssMiB
 	b.ReportMetric(e/f, "ratio")
 	b.ReportMetric(peak, "peak_rss_MiB")
-	fmt.Printf("bench embedded_vs_floor embedded_s=%.2f floor_s=%.2f ratio=%.2f peak_rss_mb=%.0f floor_rss_mb=%.0f rows=%d rounds=%d\n",
-		e, f, e/f, peak, median(floor, child.rss), emb[0].rows, len(emb))
+	fmt.Printf("bench embedded_vs_floor embedded_s=%.2f floor_s=%.2f ratio=%.2f peak_rss_mb=%.0f floor_rss_mb=%.0f embedded_cpu_s=%.2f floor_cpu_s=%.2f rows=%d rounds=%d\n",
+		e, f, e/f, peak, median(floor, child.rss), median(emb, child.cpuSecs), median(floor, child.cpuSecs), emb[0].rows, len(emb))
 }
 
 // BenchmarkBackfillScale runs the embedded backfill over 1961-2024 (64 years, the recording's
@@ -81,12 +81,15 @@ func BenchmarkBackfillScale(b *testing.B) {
 
 // child is one child run's report.
 type child struct {
-	secs   float64
+	secs float64
+	// cpu is the child's user+system CPU seconds: steadier than wall time on a busy machine.
+	cpu    float64
 	rows   int64
 	rssMiB float64
 }
 
 func (c child) seconds() float64 { return c.secs }
+func (c child) cpuSecs() float64 { return c.cpu }
 func (c child) rss() float64     { return c.rssMiB }
 
 // runChild runs one side in a fresh process and reads its `child seconds=.. rows=..` line
@@ -116,6 +119,7 @@ func runChild(b *testing.B, side, rec, run string, env ...string) child {
 		b.Fatal("no rusage for the child")
 	}
 	c.rssMiB = float64(ru.Maxrss) / 1024 // Linux reports KiB
+	c.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 	return c
 }
 
