@@ -139,7 +139,7 @@ func (d *Dir) Head(_ context.Context, key string) (Object, error) {
 	return o, nil
 }
 
-func (d *Dir) List(ctx context.Context, prefix string) ([]Object, error) {
+func (d *Dir) List(_ context.Context, prefix string) ([]Object, error) {
 	var out []Object
 	// Walk only the directory the prefix names, not the whole lake: a run's ledger is listed
 	// again and again while the lake fills up.
@@ -162,11 +162,12 @@ func (d *Dir) List(ctx context.Context, prefix string) ([]Object, error) {
 		if strings.HasPrefix(e.Name(), ".tmp-") || !strings.HasPrefix(rel, prefix) {
 			return nil
 		}
-		o, err := d.Head(ctx, rel)
+		// Like S3's listing: no user metadata (Head has it), so no sidecar read per object.
+		st, err := e.Info()
 		if err != nil {
 			return err
 		}
-		out = append(out, o)
+		out = append(out, Object{Key: rel, Size: st.Size(), LastModified: st.ModTime()})
 		return nil
 	})
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
