@@ -139,9 +139,15 @@ func (d *Dir) Head(_ context.Context, key string) (Object, error) {
 	return o, nil
 }
 
-func (d *Dir) List(ctx context.Context, prefix string) ([]Object, error) {
+func (d *Dir) List(_ context.Context, prefix string) ([]Object, error) {
 	var out []Object
-	err := filepath.WalkDir(d.root, func(p string, e fs.DirEntry, err error) error {
+	// Walk only the directory the prefix names, not the whole lake: a run's ledger is listed
+	// again and again while the lake fills up.
+	start := d.root
+	if i := strings.LastIndexByte(prefix, '/'); i > 0 && !strings.Contains(prefix[:i], "..") && !strings.HasPrefix(prefix, ".meta") {
+		start = filepath.Join(d.root, filepath.FromSlash(prefix[:i]))
+	}
+	err := filepath.WalkDir(start, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -156,11 +162,12 @@ func (d *Dir) List(ctx context.Context, prefix string) ([]Object, error) {
 		if strings.HasPrefix(e.Name(), ".tmp-") || !strings.HasPrefix(rel, prefix) {
 			return nil
 		}
-		o, err := d.Head(ctx, rel)
+		// Like S3's listing: no user metadata (Head has it), so no sidecar read per object.
+		st, err := e.Info()
 		if err != nil {
 			return err
 		}
-		out = append(out, o)
+		out = append(out, Object{Key: rel, Size: st.Size(), LastModified: st.ModTime()})
 		return nil
 	})
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {

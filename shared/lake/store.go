@@ -30,7 +30,8 @@ type Store interface {
 	PutIfAbsent(ctx context.Context, key string, body []byte, metadata map[string]string) error
 	Get(ctx context.Context, key string) ([]byte, Object, error)
 	Head(ctx context.Context, key string) (Object, error)
-	// List returns every object under prefix, sorted by key.
+	// List returns every object under prefix, sorted by key; like S3's listing it gives key,
+	// size and time, not Metadata (Head does).
 	List(ctx context.Context, prefix string) ([]Object, error)
 	Delete(ctx context.Context, key string) error
 }

@@ -56,6 +56,13 @@ func TestStores(t *testing.T) {
 			if err != nil || len(list) != 2 || list[0].Key != "raw/ecological_footprint/a.json" || list[1].Key != key {
 				t.Fatalf("list = %+v %v", list, err)
 			}
+			// Prefixes match as S3's do: on whole keys, not only at directory boundaries.
+			for prefix, want := range map[string]int{"raw/ecological_footprint/a": 1, "raw/ecological_footprint/": 2,
+				"raw/ecological_footprint/year=2026/month=11/": 1, "raw/nothing/": 0, "metadata/": 1, "": 3} {
+				if list, err := s.List(ctx, prefix); err != nil || len(list) != want {
+					t.Errorf("list %q = %+v %v, want %d objects", prefix, list, err, want)
+				}
+			}
 			if err := s.Delete(ctx, key); err != nil {
 				t.Fatal(err)
 			}

@@ -171,6 +171,18 @@ func tableDDL(d dialect) []string {
 // one row per natural key, the latest extracted_at wins and ties go to the later load. The
 // same text runs in DuckDB (per loaded file) and in the Snowflake task (per stream batch).
 func mergeSQL(source string) string {
+	return mergeFromSQL(`(
+    SELECT * FROM ` + source + `
+    QUALIFY row_number() OVER (PARTITION BY ` + strings.Join(contracts.NaturalKey, ", ") + `
+                               ORDER BY extracted_at DESC, loaded_at DESC, load_id DESC) = 1
+)`)
+}
+
+// uniqueMergeSQL is mergeSQL for a source known to hold each natural key at most once, which
+// needs no dedup window.
+func uniqueMergeSQL(source string) string { return mergeFromSQL(source) }
+
+func mergeFromSQL(source string) string {
 	key := contracts.NaturalKey
 	on := make([]string, len(key))
 	for i, k := range key {
@@ -192,11 +204,7 @@ func mergeSQL(source string) string {
 		vals[i] = "s." + c
 	}
 	return `MERGE INTO ` + TransformedTable + ` AS t
-USING (
-    SELECT * FROM ` + source + `
-    QUALIFY row_number() OVER (PARTITION BY ` + strings.Join(key, ", ") + `
-                               ORDER BY extracted_at DESC, loaded_at DESC, load_id DESC) = 1
-) AS s
+USING ` + source + ` AS s
 ON ` + strings.Join(on, " AND ") + `
 WHEN MATCHED AND (s.extracted_at > t.extracted_at
                   OR (s.extracted_at = t.extracted_at AND s.loaded_at >= t.loaded_at)) THEN

@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -156,6 +157,22 @@ func scheduledDLQWatchFailsRuns(t *testing.T, s *stack.Stack) {
 	urls, err := messaging.QueueURLs(ctx, client, transformerDLQ, loaderDLQ)
 	if err != nil {
 		t.Fatal(err)
+	}
+
+	// Each run planned one batch, so the notifier can settle it once that batch fails.
+	pub, err := messaging.NewAWSPublisher(cfg, top, "e2e-test", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []struct {
+		run, batch string
+		year       int
+	}{{"run-dlq-s3", "ef-1900", 1900}, {"run-dlq-redrive", "ef-1901", 1901}} {
+		plan := &contracts.ExtractionPlanned{Header: contracts.Header{RunID: p.run}, Mode: "full",
+			Batches: []contracts.PlannedBatch{{BatchID: p.batch, Year: p.year}}, PlannedAt: time.Now(), StartedAt: time.Now()}
+		if err := pub.Publish(ctx, plan); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	// A transformed file Snowpipe or the loader cannot load, with its run in its metadata.

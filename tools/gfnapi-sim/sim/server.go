@@ -17,6 +17,10 @@ import (
 	"time"
 )
 
+// EnvServeYears is the environment variable the simulator's command (and the embedded run)
+// read Config.ServeYears from.
+const EnvServeYears = "GFNAPI_SIM_YEARS"
+
 // Config configures a Server.
 type Config struct {
 	// DataDir holds data_all_YYYY.json or .json.gz files; empty serves generated data.
@@ -29,6 +33,9 @@ type Config struct {
 	Seed int64
 	// RejectAllKeys answers 403 to every API request, as the real API does to a revoked key.
 	RejectAllKeys bool
+	// ServeYears "FROM-TO" serves every year of the range with the recorded (or generated)
+	// years' records in turn, renumbered: a long backfill at the data's density.
+	ServeYears string
 	// MissingYears are listed by /years but answer 404 on /data.
 	MissingYears []int
 	// SlowDelay is how long a "slow" fault stalls; default 2 s.
@@ -102,6 +109,15 @@ func New(cfg Config) (*Server, error) {
 		}
 	} else {
 		s.data = newDataset(generate())
+	}
+	if cfg.ServeYears != "" {
+		var from, to int
+		if _, err := fmt.Sscanf(cfg.ServeYears, "%d-%d", &from, &to); err != nil {
+			return nil, fmt.Errorf("serve years %q: want FROM-TO: %w", cfg.ServeYears, err)
+		}
+		if s.data, err = s.data.renumbered(from, to); err != nil {
+			return nil, err
+		}
 	}
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /v1/countries", s.countries)
@@ -330,7 +346,11 @@ func (s *Server) dataBody(countryArg, yearArg, typeArg string) ([]byte, int, str
 		}
 	}
 	if len(years) == 1 && country < 0 && recordName == "" {
-		return s.data.years[years[0]].body, http.StatusOK, ""
+		body, err := s.data.years[years[0]].bytes()
+		if err != nil {
+			return nil, http.StatusInternalServerError, err.Error()
+		}
+		return body, http.StatusOK, ""
 	}
 	var elems []json.RawMessage
 	for _, y := range years {

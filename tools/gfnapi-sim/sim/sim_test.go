@@ -5,12 +5,14 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -156,6 +158,45 @@ func TestRecordedYearsAreServedByteForByte(t *testing.T) {
 	}
 	if st := s.Stats(); st.Endpoints[sim.EndpointData] != int64(len(files)) {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestServeYearsRenumbersTheRecording: 1961-2024 is served from the 23 recorded years in
+// turn, every record's year rewritten and nothing else changed.
+func TestServeYearsRenumbersTheRecording(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(recordingDir, "data_all_*.json.gz"))
+	if len(files) == 0 {
+		t.Skip("recording not present at " + recordingDir)
+	}
+	s, ts := start(t, sim.Config{DataDir: recordingDir, APIKey: testKey, ServeYears: "1961-2024"})
+	if got := s.Years(); len(got) != 64 || got[0] != 1961 || got[63] != 2024 {
+		t.Fatalf("years %v", got)
+	}
+	for _, c := range []struct{ year, src int }{{1961, 2000}, {1983, 2022}, {1984, 2000}, {2024, 2017}} {
+		want := gunzipFile(t, filepath.Join(recordingDir, fmt.Sprintf("data_all_%d.json.gz", c.src)))
+		resp, body := get(t, fmt.Sprintf("%s/v1/data/all/%d", ts.URL, c.year), testKey)
+		if resp.StatusCode != 200 {
+			t.Fatalf("year %d: status %d", c.year, resp.StatusCode)
+		}
+		var got, src []map[string]any
+		if err := json.Unmarshal(body, &got); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(want, &src); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(src) {
+			t.Fatalf("year %d: %d records, recorded year %d has %d", c.year, len(got), c.src, len(src))
+		}
+		for i := range got {
+			if got[i]["year"] != float64(c.year) {
+				t.Fatalf("year %d record %d: year %v", c.year, i, got[i]["year"])
+			}
+			got[i]["year"] = float64(c.src)
+			if !reflect.DeepEqual(got[i], src[i]) {
+				t.Fatalf("year %d record %d: %v, recorded %v", c.year, i, got[i], src[i])
+			}
+		}
 	}
 }
 

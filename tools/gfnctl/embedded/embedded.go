@@ -94,7 +94,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	// The embedded run has no Snowpipe to confirm: it always loads DuckDB itself.
 	env := map[string]string{loader.EnvDuckDBPath: filepath.Join(opts.DataDir, "gfn.duckdb"), loader.EnvWarehouse: loader.WarehouseDuckDB}
 	if opts.Getenv(extractor.EnvAPIKey) == "" && opts.Getenv("GFN_API_KEY_SECRET_ARN") == "" {
-		url, stop, err := startSimulator(opts.SimDataDir, log)
+		url, stop, err := startSimulator(sim.Config{DataDir: opts.SimDataDir, ServeYears: opts.Getenv(sim.EnvServeYears)}, log)
 		if err != nil {
 			return res, err
 		}
@@ -122,6 +122,16 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 		}
 		defer cleanup()
 		consumers = append(consumers, app.Consumers...)
+	}
+	// The in-memory bus hands a queue's messages over all at once; a poller takes
+	// GFN_CONCURRENCY at a time. Bounding the bus the same way keeps a backfill's years from
+	// all being in memory, in every form, at the same moment.
+	concurrency, err := platform.IntEnv(getenv, platform.EnvConcurrency, 1)
+	if err != nil {
+		return res, err
+	}
+	for i := range consumers {
+		consumers[i] = limited(consumers[i], concurrency)
 	}
 
 	runCtx, cancel := context.WithCancel(ctx)
@@ -203,9 +213,26 @@ func claimSource(dataDir, src string) error {
 	return os.WriteFile(path, []byte(src+"\n"), 0o644)
 }
 
+// limited lets at most n of c's messages be handled at once.
+func limited(c messaging.Consumer, n int) messaging.Consumer {
+	sem := make(chan struct{}, max(n, 1))
+	handle := c.Handle
+	c.Handle = func(ctx context.Context, d messaging.Delivery) error {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		defer func() { <-sem }()
+		return handle(ctx, d)
+	}
+	return c
+}
+
 // startSimulator serves the GFN API simulator on a loopback port.
-func startSimulator(dataDir string, log *slog.Logger) (url string, stop func(), err error) {
-	srv, err := sim.New(sim.Config{DataDir: dataDir, Logger: log.With("service", "gfnapi-sim")})
+func startSimulator(cfg sim.Config, log *slog.Logger) (url string, stop func(), err error) {
+	cfg.Logger = log.With("service", "gfnapi-sim")
+	srv, err := sim.New(cfg)
 	if err != nil {
 		return "", nil, fmt.Errorf("simulator: %w", err)
 	}

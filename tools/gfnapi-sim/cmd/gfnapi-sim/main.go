@@ -1,6 +1,7 @@
 // Command gfnapi-sim serves the GFN API simulator over HTTP. Configuration comes from the
 // environment: GFNAPI_SIM_ADDR, GFN_DATA_DIR, GFN_API_KEY, GFNAPI_SIM_FAULTS,
-// GFNAPI_SIM_MISSING_YEARS, GFNAPI_SIM_BAD_KEY, GFNAPI_SIM_SEED, GFNAPI_SIM_SLOW.
+// GFNAPI_SIM_MISSING_YEARS, GFNAPI_SIM_BAD_KEY, GFNAPI_SIM_SEED, GFNAPI_SIM_SLOW,
+// GFNAPI_SIM_YEARS (FROM-TO: the data's years renumbered over a longer range).
 package main
 
 import (
@@ -75,6 +76,7 @@ func configFromEnv() (sim.Config, string, error) {
 		APIKey:        os.Getenv("GFN_API_KEY"),
 		Faults:        os.Getenv("GFNAPI_SIM_FAULTS"),
 		RejectAllKeys: os.Getenv("GFNAPI_SIM_BAD_KEY") == "1",
+		ServeYears:    os.Getenv(sim.EnvServeYears),
 	}
 	if v := os.Getenv("GFNAPI_SIM_SEED"); v != "" {
 		seed, err := strconv.ParseInt(v, 10, 64)
