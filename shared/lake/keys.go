@@ -1,10 +1,8 @@
-// Package lake holds the data lake's layout (object keys) and its storage: S3 in AWS, a
-// directory for the embedded run. Keys are deterministic per batch so a redelivered message
-// rewrites the same object instead of adding a second one.
 package lake
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -13,14 +11,25 @@ import (
 
 const dataset = contracts.RecordSchemaName
 
-// Prefixes of the lake's zones.
+// The bucket's top-level zones; each data zone holds one folder per dataset.
 const (
-	RawPrefix         = "raw/" + dataset + "/"
-	StagedPrefix      = "staged/" + dataset + "/"
-	TransformedPrefix = "transformed/" + dataset + "/"
-	FailedPrefix      = "failed/" + dataset + "/"
-	RunsPrefix        = "metadata/runs/"
-	SchemaKey         = "metadata/schemas/ecological_footprint_v1.json"
+	RawRoot         = "raw/"
+	StagedRoot      = "staged/"
+	TransformedRoot = "transformed/"
+	FailedRoot      = "failed/"
+	MetadataRoot    = "metadata/"
+)
+
+// Prefixes of the data zones and of metadata/.
+const (
+	RawPrefix         = RawRoot + dataset + "/"
+	StagedPrefix      = StagedRoot + dataset + "/"
+	TransformedPrefix = TransformedRoot + dataset + "/"
+	FailedPrefix      = FailedRoot + dataset + "/"
+	RunsPrefix        = MetadataRoot + "runs/"
+	SchemaKey         = MetadataRoot + "schemas/" + dataset + "_v1.json"
+	RawIndexPrefix    = MetadataRoot + "raw-index/"
+	DLQAlertsPrefix   = MetadataRoot + "dlq-alerts/"
 )
 
 // Partitions are by extraction date (the production layout), not by the data's year.
@@ -75,8 +84,25 @@ func FailedKey(at time.Time, batchID string) string {
 	return fmt.Sprintf("%s%04d/%02d/%02d/error_%s_%s.json", FailedPrefix, at.Year(), at.Month(), at.Day(), stamp(at), batchID)
 }
 
+// RawIndexKey is a batch's raw index object: its latest raw object and sha256, so planning
+// and the unchanged check need not list raw/.
+func RawIndexKey(batchID string) string { return RawIndexPrefix + batchID + ".json" }
+
+// DLQAlertKey marks a dead-lettered message of queue as alerted (written once).
+func DLQAlertKey(queue, messageID string) string {
+	return DLQAlertsPrefix + queue + "/" + messageID + ".json"
+}
+
 // RunPrefix is the run ledger's folder.
 func RunPrefix(runID string) string { return RunsPrefix + runID + "/" }
+
+// Names inside a run's ledger folder, for readers that walk it.
+const (
+	RunPlanName        = "plan.json"
+	RunOutcomeDir      = "outcome/"
+	RunBatchesDir      = "batches/"
+	RunAnnouncedSuffix = ".announced"
+)
 
 // RunBatch is the ledger's batch id for run-level events (planning).
 const RunBatch = "_run"
@@ -87,5 +113,33 @@ func RunEventKey(runID, batchID, eventType string) string {
 	if batchID == "" {
 		batchID = RunBatch
 	}
-	return RunPrefix(runID) + "batches/" + batchID + "/" + eventType + ".json"
+	return RunPrefix(runID) + RunBatchesDir + batchID + "/" + eventType + ".json"
 }
+
+// RunPlanKey holds the run's ExtractionPlanned.
+func RunPlanKey(runID string) string { return RunPrefix(runID) + RunPlanName }
+
+// RunOutcomeKey is the claim of a run's outcome of eventType: a run is announced failed at
+// most once and completed at most once (a redriven, loaded batch can still complete it).
+func RunOutcomeKey(runID, eventType string) string {
+	return RunPrefix(runID) + RunOutcomeDir + eventType + ".json"
+}
+
+// RunAnnouncedKey marks the outcome of eventType as published.
+func RunAnnouncedKey(runID, eventType string) string {
+	return RunPrefix(runID) + RunOutcomeDir + eventType + RunAnnouncedSuffix + ".json"
+}
+
+// RunAlertKey marks a batch's failure event as alerted, so a redelivery does not alert again.
+func RunAlertKey(runID, batchID, eventType string) string {
+	return RunPrefix(runID) + "alerts/" + batchID + "/" + eventType + ".json"
+}
+
+// RunDriftKey records an unknown API field a run met (written once per run and field).
+func RunDriftKey(runID, field string) string {
+	return RunPrefix(runID) + "schema-drift/" + url.PathEscape(field)
+}
+
+// RunQualityKey is the production Soda job's scan result for a run (soda/lambda/handler.py
+// writes it; keep the two in step).
+func RunQualityKey(runID string) string { return RunPrefix(runID) + "quality/soda.json" }

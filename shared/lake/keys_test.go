@@ -1,9 +1,12 @@
 package lake_test
 
 import (
+	"os"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/gfnpipeline/contracts"
 	"github.com/gfnpipeline/shared/lake"
 )
 
@@ -52,5 +55,43 @@ func TestBatchOfKey(t *testing.T) {
 		if got := lake.BatchOfKey(tc.key); got != tc.want {
 			t.Errorf("BatchOfKey(%s) = %q, want %q", tc.key, got, tc.want)
 		}
+	}
+}
+
+// metadata/ as the package doc maps it.
+func TestMetadataKeys(t *testing.T) {
+	for got, want := range map[string]string{
+		lake.SchemaKey:                                   "metadata/schemas/ecological_footprint_v1.json",
+		lake.RawIndexKey("ef-2020"):                      "metadata/raw-index/ef-2020.json",
+		lake.DLQAlertKey("gfn-loader-dlq", "m-1"):        "metadata/dlq-alerts/gfn-loader-dlq/m-1.json",
+		lake.RunPlanKey("r1"):                            "metadata/runs/r1/plan.json",
+		lake.RunEventKey("r1", "ef-2020", "BatchLoaded"): "metadata/runs/r1/batches/ef-2020/BatchLoaded.json",
+		lake.RunEventKey("r1", "", "ExtractionPlanned"):  "metadata/runs/r1/batches/_run/ExtractionPlanned.json",
+		lake.RunOutcomeKey("r1", "RunFailed"):            "metadata/runs/r1/outcome/RunFailed.json",
+		lake.RunAnnouncedKey("r1", "RunFailed"):          "metadata/runs/r1/outcome/RunFailed.announced.json",
+		lake.RunAlertKey("r1", "ef-2020", "BatchFailed"): "metadata/runs/r1/alerts/ef-2020/BatchFailed.json",
+		lake.RunDriftKey("r1", "new field/x"):            "metadata/runs/r1/schema-drift/new%20field%2Fx",
+		lake.RunQualityKey("r1"):                         "metadata/runs/r1/quality/soda.json",
+	} {
+		if got != want {
+			t.Errorf("key %s, want %s", got, want)
+		}
+	}
+}
+
+// The two writers of the layout outside this package stay in step with it: contracts'
+// bucket notification (it cannot import shared) and the Soda Lambda (Python).
+func TestLayoutOutsideGo(t *testing.T) {
+	for _, n := range contracts.DefaultTopology("b").Notifications {
+		if n.Prefix != lake.TransformedRoot {
+			t.Errorf("notification prefix %q, want lake.TransformedRoot %q", n.Prefix, lake.TransformedRoot)
+		}
+	}
+	handler, err := os.ReadFile("../../soda/lambda/handler.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `f"` + lake.RunQualityKey("{run_id}") + `"`; !strings.Contains(string(handler), want) {
+		t.Errorf("soda/lambda/handler.py does not write %s", want)
 	}
 }

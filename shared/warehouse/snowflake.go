@@ -21,6 +21,7 @@ import (
 	"github.com/snowflakedb/gosnowflake"
 
 	"github.com/gfnpipeline/shared/awsconfig"
+	"github.com/gfnpipeline/shared/lake"
 	"github.com/gfnpipeline/shared/telemetry"
 )
 
@@ -35,7 +36,7 @@ const (
 	// PipeStagePrefix is the lake prefix the pipe's external stage points at (terraform's
 	// stage url s3://<bucket>/transformed/): COPY_HISTORY's FILE_NAME and METADATA$FILENAME,
 	// hence RAW's file_name, are relative to it.
-	PipeStagePrefix = "transformed/"
+	PipeStagePrefix = lake.TransformedRoot
 )
 
 // PipeFileName is the name Snowflake's load records and RAW give a lake key Snowpipe loaded.

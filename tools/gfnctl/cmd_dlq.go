@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/gfnpipeline/shared/platform"
@@ -23,40 +23,21 @@ import (
 // errNotConfirmed: a destructive command was run without --yes.
 var errNotConfirmed = errors.New("refusing without --yes")
 
-const dlqUsage = `usage:
-  gfnctl dlq list [--json] [--sample N]
-  gfnctl dlq peek <queue> [-n N] [--filter EXPR]
-  gfnctl dlq export <queue> FILE.jsonl [--filter EXPR]     (FILE "-" is standard output)
-  gfnctl dlq redrive <dlq> [--to source|<queue>] [--filter EXPR] [--max N] [--rate N] [--dry-run]
-                          [--method auto|native|copy] [--hold D] [--watch D]
-  gfnctl dlq redrive <dlq> --cancel
-  gfnctl dlq purge <dlq> --yes
+const dlqHelp = `Inspect and redrive dead-letter queues.
 Queues are base names (gfn-validator-dlq); GFN_NAME_PREFIX is put in front.
 --filter: TERM[,TERM...], all must hold; TERM is FIELD OP VALUE with FIELD attr.NAME, error,
 body or id and OP = (equals), != , ~ (contains), !~; e.g. attr.event_type=RawBatchLanded,
 body~ef-2005, error~timeout. "\," is a comma inside a value.`
 
-func cmdDLQ(ctx context.Context, args []string) error {
-	return runDLQ(ctx, args, os.Stdout, os.Stderr)
-}
-
-func runDLQ(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return errors.New(dlqUsage)
-	}
-	sub, args := args[0], args[1:]
-	cmds := map[string]func(context.Context, *dlq.Tool, []string, io.Writer, io.Writer) error{
-		"list": dlqList, "peek": dlqPeek, "export": dlqExport, "redrive": dlqRedrive, "purge": dlqPurge,
-	}
-	fn, ok := cmds[sub]
-	if !ok {
-		return fmt.Errorf("dlq %q: unknown subcommand\n%s", sub, dlqUsage)
-	}
-	tool, err := newDLQTool(ctx)
-	if err != nil {
-		return err
-	}
-	return fn(ctx, tool, args, stdout, stderr)
+// newDLQCmd is `gfnctl dlq`; an unknown or missing subcommand fails with 1, as before cobra.
+func newDLQCmd() *cobra.Command {
+	cmd := group(&cobra.Command{
+		Use:   "dlq",
+		Short: "dlq list|peek|export|redrive|purge: inspect and redrive dead-letter queues",
+		Long:  dlqHelp,
+	}, exitFailure)
+	cmd.AddCommand(newDLQListCmd(), newDLQPeekCmd(), newDLQExportCmd(), newDLQRedriveCmd(), newDLQPurgeCmd())
+	return cmd
 }
 
 func newDLQTool(ctx context.Context) (*dlq.Tool, error) {
@@ -67,39 +48,39 @@ func newDLQTool(ctx context.Context) (*dlq.Tool, error) {
 	return &dlq.Tool{SQS: sqs.NewFromConfig(cfg), Topology: platform.Topology(os.Getenv)}, nil
 }
 
-// parseInterspersed parses flags that may come before or after positional arguments
-// (`dlq peek gfn-validator-dlq -n 5`), which the flag package alone stops at.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			return pos, nil
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-}
-
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-func dlqList(ctx context.Context, tool *dlq.Tool, args []string, stdout, _ io.Writer) error {
-	fs := flag.NewFlagSet("dlq list", flag.ContinueOnError)
-	asJSON := fs.Bool("json", false, "one JSON object per DLQ")
-	sample := fs.Int("sample", 100, "messages read (then handed back) per DLQ to find the oldest; 0 reads none")
-	if _, err := parseInterspersed(fs, args); err != nil {
-		return err
+func newDLQListCmd() *cobra.Command {
+	var (
+		asJSON bool
+		sample int
+	)
+	cmd := &cobra.Command{
+		Use:   "list [--json] [--sample N]",
+		Short: "every DLQ: depth and age of the oldest message",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			tool, err := newDLQTool(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return dlqList(cmd.Context(), tool, asJSON, sample, cmd.OutOrStdout())
+		},
 	}
-	list, err := tool.List(ctx, *sample, time.Now())
+	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per DLQ")
+	cmd.Flags().IntVar(&sample, "sample", 100, "messages read (then handed back) per DLQ to find the oldest; 0 reads none")
+	return cmd
+}
+
+func dlqList(ctx context.Context, tool *dlq.Tool, asJSON bool, sample int, stdout io.Writer) error {
+	list, err := tool.List(ctx, sample, time.Now())
 	if err != nil {
 		return err
 	}
-	if *asJSON || !isTerminal(stdout) {
+	if asJSON || !isTerminal(stdout) {
 		enc := json.NewEncoder(stdout)
 		for _, q := range list {
 			if err := enc.Encode(q); err != nil {
@@ -123,22 +104,36 @@ func dlqList(ctx context.Context, tool *dlq.Tool, args []string, stdout, _ io.Wr
 	return tw.Flush()
 }
 
-func dlqPeek(ctx context.Context, tool *dlq.Tool, args []string, stdout, _ io.Writer) error {
-	fs := flag.NewFlagSet("dlq peek", flag.ContinueOnError)
-	n := fs.Int("n", 10, "messages to show (0: all)")
-	filter := fs.String("filter", "", "show only messages matching EXPR")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
+func newDLQPeekCmd() *cobra.Command {
+	var (
+		n      int
+		filter string
+	)
+	cmd := &cobra.Command{
+		Use:   "peek <queue> [-n N] [--filter EXPR]",
+		Short: "bodies and attributes of messages, nothing consumed",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return errors.New("usage: gfnctl dlq peek <queue> [-n N] [--filter EXPR]")
+			}
+			f, err := dlq.ParseFilter(filter)
+			if err != nil {
+				return err
+			}
+			tool, err := newDLQTool(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return dlqPeek(cmd.Context(), tool, args[0], n, f, cmd.OutOrStdout())
+		},
 	}
-	if len(pos) != 1 {
-		return errors.New("usage: gfnctl dlq peek <queue> [-n N] [--filter EXPR]")
-	}
-	f, err := dlq.ParseFilter(*filter)
-	if err != nil {
-		return err
-	}
-	msgs, err := tool.Peek(ctx, pos[0], *n, f)
+	cmd.Flags().IntVarP(&n, "n", "n", 10, "messages to show (0: all)")
+	cmd.Flags().StringVar(&filter, "filter", "", "show only messages matching EXPR")
+	return cmd
+}
+
+func dlqPeek(ctx context.Context, tool *dlq.Tool, queue string, n int, f dlq.Filter, stdout io.Writer) error {
+	msgs, err := tool.Peek(ctx, queue, n, f)
 	enc := json.NewEncoder(stdout)
 	if isTerminal(stdout) {
 		enc.SetIndent("", "  ")
@@ -151,54 +146,76 @@ func dlqPeek(ctx context.Context, tool *dlq.Tool, args []string, stdout, _ io.Wr
 	return err
 }
 
-func dlqExport(ctx context.Context, tool *dlq.Tool, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("dlq export", flag.ContinueOnError)
-	filter := fs.String("filter", "", "export only messages matching EXPR")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
+func newDLQExportCmd() *cobra.Command {
+	var filter string
+	cmd := &cobra.Command{
+		Use:   "export <queue> FILE.jsonl [--filter EXPR]",
+		Short: `every message to a JSON lines file (FILE "-" is standard output), nothing consumed`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 2 {
+				return errors.New("usage: gfnctl dlq export <queue> FILE.jsonl [--filter EXPR]")
+			}
+			f, err := dlq.ParseFilter(filter)
+			if err != nil {
+				return err
+			}
+			tool, err := newDLQTool(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return dlqExport(cmd.Context(), tool, args[0], args[1], f, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	cmd.Flags().StringVar(&filter, "filter", "", "export only messages matching EXPR")
+	return cmd
+}
+
+func dlqExport(ctx context.Context, tool *dlq.Tool, queue, path string, f dlq.Filter, stdout, stderr io.Writer) error {
+	if path == "-" {
+		n, err := tool.Export(ctx, queue, f, stdout)
+		fmt.Fprintf(stderr, "exported %d messages of %s to standard output\n", n, tool.Name(queue))
 		return err
 	}
-	if len(pos) != 2 {
-		return errors.New("usage: gfnctl dlq export <queue> FILE.jsonl [--filter EXPR]")
-	}
-	f, err := dlq.ParseFilter(*filter)
-	if err != nil {
-		return err
-	}
-	if pos[1] == "-" {
-		n, err := tool.Export(ctx, pos[0], f, stdout)
-		fmt.Fprintf(stderr, "exported %d messages of %s to standard output\n", n, tool.Name(pos[0]))
-		return err
-	}
-	file, err := os.Create(pos[1])
+	file, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
 	w := bufio.NewWriter(file)
-	n, err := tool.Export(ctx, pos[0], f, w)
+	n, err := tool.Export(ctx, queue, f, w)
 	// A file that cannot be written to the end is a failed export: flush and close count.
 	if ferr := errors.Join(w.Flush(), file.Close()); ferr != nil {
-		err = errors.Join(err, fmt.Errorf("export: write %s: %w", pos[1], ferr))
+		err = errors.Join(err, fmt.Errorf("export: write %s: %w", path, ferr))
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "export of %s to %s failed after %d messages\n", tool.Name(pos[0]), pos[1], n)
+		fmt.Fprintf(stderr, "export of %s to %s failed after %d messages\n", tool.Name(queue), path, n)
 		return err
 	}
-	fmt.Fprintf(stderr, "exported %d messages of %s to %s\n", n, tool.Name(pos[0]), pos[1])
+	fmt.Fprintf(stderr, "exported %d messages of %s to %s\n", n, tool.Name(queue), path)
 	return nil
 }
 
-func dlqPurge(ctx context.Context, tool *dlq.Tool, args []string, stdout, _ io.Writer) error {
-	fs := flag.NewFlagSet("dlq purge", flag.ContinueOnError)
-	yes := fs.Bool("yes", false, "really delete every message")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
+func newDLQPurgeCmd() *cobra.Command {
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "purge <dlq> --yes",
+		Short: "delete every message of a DLQ (export them first)",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return errors.New("usage: gfnctl dlq purge <dlq> --yes")
+			}
+			tool, err := newDLQTool(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return dlqPurge(cmd.Context(), tool, args[0], yes, cmd.OutOrStdout())
+		},
 	}
-	if len(pos) != 1 {
-		return errors.New("usage: gfnctl dlq purge <dlq> --yes")
-	}
-	name := tool.Name(pos[0])
+	cmd.Flags().BoolVar(&yes, "yes", false, "really delete every message")
+	return cmd
+}
+
+func dlqPurge(ctx context.Context, tool *dlq.Tool, queue string, yes bool, stdout io.Writer) error {
+	name := tool.Name(queue)
 	if _, err := dlq.SourceOf(name); err != nil {
 		return err
 	}
@@ -207,8 +224,8 @@ func dlqPurge(ctx context.Context, tool *dlq.Tool, args []string, stdout, _ io.W
 		return err
 	}
 	fmt.Fprintf(stdout, "%s holds %d messages (%d visible, %d in flight)\n", name, d.Total(), d.Visible, d.InFlight)
-	if !*yes {
-		return fmt.Errorf("dlq purge %s: %w (export them first: gfnctl dlq export %s FILE.jsonl)", name, errNotConfirmed, pos[0])
+	if !yes {
+		return fmt.Errorf("dlq purge %s: %w (export them first: gfnctl dlq export %s FILE.jsonl)", name, errNotConfirmed, queue)
 	}
 	n, err := tool.Purge(ctx, name)
 	if err != nil {
@@ -218,40 +235,60 @@ func dlqPurge(ctx context.Context, tool *dlq.Tool, args []string, stdout, _ io.W
 	return nil
 }
 
-func dlqRedrive(ctx context.Context, tool *dlq.Tool, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("dlq redrive", flag.ContinueOnError)
-	to := fs.String("to", "source", `"source" (the DLQ's own queue) or another queue`)
-	filter := fs.String("filter", "", "move only messages matching EXPR; others stay in the DLQ")
-	maxN := fs.Int("max", 0, "move at most N messages (0: all)")
-	rate := fs.Float64("rate", 0, "move at most N messages a second (0: unlimited)")
-	dryRun := fs.Bool("dry-run", false, "list what would move; change nothing")
-	cancel := fs.Bool("cancel", false, "cancel the DLQ's running native move task")
-	method := fs.String("method", dlq.MethodAuto, "auto (native StartMessageMoveTask when possible, else copy), native or copy")
-	hold := fs.Duration("hold", 2*time.Minute, "how long messages read but not moved stay hidden if gfnctl dies before handing them back")
-	watch := fs.Duration("watch", 10*time.Second, "copy: after the last move, watch the DLQ this long and report moved messages that came back")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
+type redriveFlags struct {
+	to, filter, method string
+	maxN               int
+	rate               float64
+	dryRun, cancel     bool
+	hold, watch        time.Duration
+}
+
+func newDLQRedriveCmd() *cobra.Command {
+	var o redriveFlags
+	cmd := &cobra.Command{
+		Use:   "redrive <dlq> [--to source|<queue>] [--filter EXPR] [--max N] [--rate N] [--dry-run] [--method auto|native|copy] [--hold D] [--watch D] | --cancel",
+		Short: "move messages back to their queue (native move task when available, else send-then-delete)",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return errors.New("usage: gfnctl dlq redrive <dlq> [--to source|<queue>] [--filter EXPR] [--max N] [--rate N] [--dry-run] | --cancel")
+			}
+			tool, err := newDLQTool(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return dlqRedrive(cmd.Context(), tool, args[0], o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
 	}
-	if len(pos) != 1 {
-		return errors.New("usage: gfnctl dlq redrive <dlq> [--to source|<queue>] [--filter EXPR] [--max N] [--rate N] [--dry-run] | --cancel")
-	}
-	if *cancel {
-		handle, err := tool.Cancel(ctx, pos[0])
+	fs := cmd.Flags()
+	fs.StringVar(&o.to, "to", "source", `"source" (the DLQ's own queue) or another queue`)
+	fs.StringVar(&o.filter, "filter", "", "move only messages matching EXPR; others stay in the DLQ")
+	fs.IntVar(&o.maxN, "max", 0, "move at most N messages (0: all)")
+	fs.Float64Var(&o.rate, "rate", 0, "move at most N messages a second (0: unlimited)")
+	fs.BoolVar(&o.dryRun, "dry-run", false, "list what would move; change nothing")
+	fs.BoolVar(&o.cancel, "cancel", false, "cancel the DLQ's running native move task")
+	fs.StringVar(&o.method, "method", dlq.MethodAuto, "auto (native StartMessageMoveTask when possible, else copy), native or copy")
+	fs.DurationVar(&o.hold, "hold", 2*time.Minute, "how long messages read but not moved stay hidden if gfnctl dies before handing them back")
+	fs.DurationVar(&o.watch, "watch", 10*time.Second, "copy: after the last move, watch the DLQ this long and report moved messages that came back")
+	return cmd
+}
+
+func dlqRedrive(ctx context.Context, tool *dlq.Tool, queue string, o redriveFlags, stdout, stderr io.Writer) error {
+	if o.cancel {
+		handle, err := tool.Cancel(ctx, queue)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "cancelled move task %s on %s\n", handle, tool.Name(pos[0]))
+		fmt.Fprintf(stdout, "cancelled move task %s on %s\n", handle, tool.Name(queue))
 		return nil
 	}
-	f, err := dlq.ParseFilter(*filter)
+	f, err := dlq.ParseFilter(o.filter)
 	if err != nil {
 		return err
 	}
-	tool.HoldFor = *hold
+	tool.HoldFor = o.hold
 	out := newRedriveOutput(stdout, stderr)
-	res, err := tool.Redrive(ctx, pos[0], dlq.RedriveOptions{
-		To: *to, Filter: f, Max: *maxN, Rate: *rate, DryRun: *dryRun, Method: *method, Progress: out.progress, Watch: *watch,
+	res, err := tool.Redrive(ctx, queue, dlq.RedriveOptions{
+		To: o.to, Filter: f, Max: o.maxN, Rate: o.rate, DryRun: o.dryRun, Method: o.method, Progress: out.progress, Watch: o.watch,
 	})
 	out.summary(res, err)
 	if err != nil {

@@ -242,7 +242,7 @@ func TestDLQCommands(t *testing.T) {
 	ctx := context.Background()
 	run := func(args ...string) (string, string, error) {
 		var out, errOut bytes.Buffer
-		err := runDLQ(ctx, args, &out, &errOut)
+		err := execute(ctx, append([]string{"dlq"}, args...), &out, &errOut)
 		return out.String(), errOut.String(), err
 	}
 

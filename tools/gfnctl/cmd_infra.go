@@ -4,29 +4,43 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
+
+	"github.com/spf13/cobra"
 
 	"github.com/gfnpipeline/shared/infra"
 	"github.com/gfnpipeline/shared/platform"
 )
 
-func cmdInfra(ctx context.Context, args []string) error {
-	if len(args) != 1 || args[0] != "apply" {
-		return fmt.Errorf("usage: gfnctl infra apply")
-	}
+// newInfraCmd is `gfnctl infra`; an unknown or missing subcommand fails with 1, as before cobra.
+func newInfraCmd() *cobra.Command {
+	cmd := group(&cobra.Command{Use: "infra", Short: "infra apply: create queues, DLQs, topics, subscriptions, bucket and notifications"}, exitFailure)
+	cmd.AddCommand(&cobra.Command{
+		Use:   "apply",
+		Short: "create the topology from contracts, idempotently",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return infraApply(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	})
+	return cmd
+}
+
+func infraApply(ctx context.Context, stdout, stderr io.Writer) error {
 	cfg, err := loadAWS(ctx)
 	if err != nil {
 		return err
 	}
 	top := platform.Topology(os.Getenv)
 	changes, err := infra.Apply(ctx, infra.NewClients(cfg), top)
-	enc := json.NewEncoder(os.Stdout)
+	enc := json.NewEncoder(stdout)
 	for _, c := range changes {
 		enc.Encode(c)
 	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "infra apply: %d changes (bucket %s, %d queues with DLQs, %d topics)\n", len(changes), top.Bucket, len(top.Queues), len(top.Topics))
+	fmt.Fprintf(stderr, "infra apply: %d changes (bucket %s, %d queues with DLQs, %d topics)\n", len(changes), top.Bucket, len(top.Queues), len(top.Topics))
 	return nil
 }

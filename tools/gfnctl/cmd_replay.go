@@ -4,11 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/gfnpipeline/contracts"
 	"github.com/gfnpipeline/shared/awsconfig"
@@ -21,32 +22,44 @@ import (
 	"github.com/gfnpipeline/tools/gfnctl/runs"
 )
 
-func cmdReplay(ctx context.Context, args []string) error {
-	return runReplay(ctx, args, os.Stdout, os.Stderr)
+type replayFlags struct {
+	from, to, runID string
+	dryRun, wait    bool
+	timeout         time.Duration
 }
 
-func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
-	from := fs.String("from", "", "first extraction date, YYYY-MM-DD (UTC)")
-	to := fs.String("to", "", "last extraction date, YYYY-MM-DD (default: --from)")
-	runID := fs.String("run-id", "", "id of the new run (default: a fresh one)")
-	dryRun := fs.Bool("dry-run", false, "list the batches that would be replayed; send nothing")
-	wait := fs.Bool("wait", false, "wait for the outcome and print the summary line")
-	timeout := fs.Duration("timeout", 30*time.Minute, "how long to wait for the outcome")
-	if _, err := parseInterspersed(fs, args); err != nil {
-		return err
+func newReplayCmd() *cobra.Command {
+	var o replayFlags
+	cmd := &cobra.Command{
+		Use:   "replay --from DATE [--to DATE] [--run-id ID] [--dry-run] [--wait]",
+		Short: "re-emit RawBatchLanded for raw objects extracted in a date range (no API call)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runReplay(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
 	}
-	if *from == "" {
+	fs := cmd.Flags()
+	fs.StringVar(&o.from, "from", "", "first extraction date, YYYY-MM-DD (UTC)")
+	fs.StringVar(&o.to, "to", "", "last extraction date, YYYY-MM-DD (default: --from)")
+	fs.StringVar(&o.runID, "run-id", "", "id of the new run (default: a fresh one)")
+	fs.BoolVar(&o.dryRun, "dry-run", false, "list the batches that would be replayed; send nothing")
+	fs.BoolVar(&o.wait, "wait", false, "wait for the outcome and print the summary line")
+	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "how long to wait for the outcome")
+	return cmd
+}
+
+func runReplay(ctx context.Context, o replayFlags, stdout, stderr io.Writer) error {
+	if o.from == "" {
 		return errors.New("usage: gfnctl replay --from YYYY-MM-DD [--to YYYY-MM-DD] [--run-id ID] [--dry-run] [--wait]")
 	}
-	if *to == "" {
-		to = from
+	if o.to == "" {
+		o.to = o.from
 	}
-	fromDay, err := time.Parse(time.DateOnly, *from)
+	fromDay, err := time.Parse(time.DateOnly, o.from)
 	if err != nil {
 		return fmt.Errorf("--from: %w", err)
 	}
-	toDay, err := time.Parse(time.DateOnly, *to)
+	toDay, err := time.Parse(time.DateOnly, o.to)
 	if err != nil {
 		return fmt.Errorf("--to: %w", err)
 	}
@@ -61,18 +74,18 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	now := time.Now().UTC()
-	if *runID == "" {
-		*runID = runs.NewRunID(now)
+	if o.runID == "" {
+		o.runID = runs.NewRunID(now)
 	}
-	if *dryRun {
+	if o.dryRun {
 		enc := json.NewEncoder(stdout)
 		for _, b := range batches {
-			b.RunID = *runID
+			b.RunID = o.runID
 			if err := enc.Encode(b); err != nil {
 				return err
 			}
 		}
-		fmt.Fprintf(stderr, "dry run: would replay %d batches as run %s\n", len(batches), *runID)
+		fmt.Fprintf(stderr, "dry run: would replay %d batches as run %s\n", len(batches), o.runID)
 		return nil
 	}
 	pub, err := messaging.NewAWSPublisher(cfg, top, "gfnctl", telemetry.Default("gfnctl"))
@@ -80,21 +93,21 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer pub.Close()
-	if err := replay.Emit(ctx, pub, *runID, batches, now); err != nil {
+	if err := replay.Emit(ctx, pub, o.runID, batches, now); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "replaying %d batches extracted %s..%s as run %s\n", len(batches), *from, *to, *runID)
-	if !*wait {
-		fmt.Fprintln(stdout, *runID)
+	fmt.Fprintf(stderr, "replaying %d batches extracted %s..%s as run %s\n", len(batches), o.from, o.to, o.runID)
+	if !o.wait {
+		fmt.Fprintln(stdout, o.runID)
 		return nil
 	}
-	waitCtx, cancel := context.WithTimeout(ctx, *timeout)
+	waitCtx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	display := progress.NewPlain(stderr)
 	if f, ok := stderr.(*os.File); ok {
 		display = progress.New(f)
 	}
-	outcome, err := runs.Wait(waitCtx, store, *runID, time.Second, runs.OnProgress(display.Update))
+	outcome, err := runs.Wait(waitCtx, store, o.runID, time.Second, runs.OnProgress(display.Update))
 	display.Done()
 	if outcome != nil {
 		fmt.Fprintln(stdout, runs.SummaryLine(outcome))

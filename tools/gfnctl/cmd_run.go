@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/spf13/cobra"
 
 	"github.com/gfnpipeline/contracts"
 	"github.com/gfnpipeline/shared/awsconfig"
@@ -26,35 +26,53 @@ import (
 	"github.com/gfnpipeline/tools/gfnctl/runs"
 )
 
-func cmdRun(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	emb := fs.Bool("embedded", false, "run every service in this process (in-memory bus, ./data lake, DuckDB)")
-	dataDir := fs.String("data-dir", embedded.DefaultDataDir(), "embedded: where the lake and gfn.duckdb live")
-	mode := fs.String("mode", contracts.ModeFull, "full or incremental")
-	years := fs.String("years", "", "year range A-B (default: every year the API reports)")
-	countries := fs.String("countries", "", "comma-separated GFN country codes (default: all)")
-	types := fs.String("types", "", "comma-separated record types (default: all)")
-	recheck := fs.Int("recheck", 0, "incremental: newest years to extract again (default 3)")
-	wait := fs.Bool("wait", false, "wait for the outcome and print the summary line (always on with --embedded)")
-	timeout := fs.Duration("timeout", 30*time.Minute, "how long to wait for the outcome")
-	untilCompleted := fs.Bool("until-completed", false, "with --wait: wait past a RunFailed for a later RunCompleted (after a DLQ redrive)")
-	pickup := fs.Duration("pickup-timeout", 15*time.Second, "with --wait: fail when nothing receives the request from the extractor queue within this")
-	if err := fs.Parse(args); err != nil {
-		return err
+type runFlags struct {
+	embedded, wait, untilCompleted  bool
+	dataDir, mode, years, countries string
+	types                           string
+	recheck                         int
+	timeout, pickup                 time.Duration
+}
+
+func newRunCmd() *cobra.Command {
+	var o runFlags
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "start a pipeline run (embedded with --embedded, else via the extractor queue)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runPipeline(cmd.Context(), o)
+		},
 	}
-	req := contracts.ExtractionRequested{Mode: *mode, RecheckLast: *recheck, RequestedBy: "gfnctl"}
+	fs := cmd.Flags()
+	fs.BoolVar(&o.embedded, "embedded", false, "run every service in this process (in-memory bus, ./data lake, DuckDB)")
+	fs.StringVar(&o.dataDir, "data-dir", embedded.DefaultDataDir(), "embedded: where the lake and gfn.duckdb live")
+	fs.StringVar(&o.mode, "mode", contracts.ModeFull, "full or incremental")
+	fs.StringVar(&o.years, "years", "", "year range A-B (default: every year the API reports)")
+	fs.StringVar(&o.countries, "countries", "", "comma-separated GFN country codes (default: all)")
+	fs.StringVar(&o.types, "types", "", "comma-separated record types (default: all)")
+	fs.IntVar(&o.recheck, "recheck", 0, "incremental: newest years to extract again (default 3)")
+	fs.BoolVar(&o.wait, "wait", false, "wait for the outcome and print the summary line (always on with --embedded)")
+	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "how long to wait for the outcome")
+	fs.BoolVar(&o.untilCompleted, "until-completed", false, "with --wait: wait past a RunFailed for a later RunCompleted (after a DLQ redrive)")
+	fs.DurationVar(&o.pickup, "pickup-timeout", 15*time.Second, "with --wait: fail when nothing receives the request from the extractor queue within this")
+	return cmd
+}
+
+func runPipeline(ctx context.Context, o runFlags) error {
+	req := contracts.ExtractionRequested{Mode: o.mode, RecheckLast: o.recheck, RequestedBy: "gfnctl"}
 	var err error
-	if req.FromYear, req.ToYear, err = parseYears(*years); err != nil {
+	if req.FromYear, req.ToYear, err = parseYears(o.years); err != nil {
 		return err
 	}
-	if req.Countries, err = parseInts(*countries); err != nil {
+	if req.Countries, err = parseInts(o.countries); err != nil {
 		return fmt.Errorf("--countries: %w", err)
 	}
-	if *types != "" {
-		req.RecordTypes = strings.Split(*types, ",")
+	if o.types != "" {
+		req.RecordTypes = strings.Split(o.types, ",")
 	}
-	if *emb {
-		return runEmbedded(ctx, *dataDir, req, *timeout)
+	if o.embedded {
+		return runEmbedded(ctx, o.dataDir, req, o.timeout)
 	}
 	cfg, err := loadAWS(ctx)
 	if err != nil {
@@ -71,14 +89,14 @@ func cmdRun(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "requested run %s (%s)\n", req.RunID, req.Mode)
-	if !*wait {
+	if !o.wait {
 		fmt.Println(req.RunID)
 		return nil
 	}
-	waitCtx, cancel := context.WithTimeout(ctx, *timeout)
+	waitCtx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	var opts []runs.WaitOption
-	if *untilCompleted {
+	if o.untilCompleted {
 		opts = append(opts, runs.UntilCompleted())
 	}
 	// A ledger read is one small GET: poll often, so the wait adds little to the run.
@@ -89,7 +107,7 @@ func cmdRun(ctx context.Context, args []string) error {
 		d, err := tool.Depth(ctx, queue)
 		return d.Visible, d.InFlight, err
 	}
-	if err := runs.AwaitPickup(waitCtx, store, req.RunID, queue, depth, *pickup, 500*time.Millisecond); err != nil {
+	if err := runs.AwaitPickup(waitCtx, store, req.RunID, queue, depth, o.pickup, 500*time.Millisecond); err != nil {
 		return finish(req, nil, err)
 	}
 	display := progress.New(os.Stderr)

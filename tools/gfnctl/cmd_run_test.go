@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +15,7 @@ import (
 func TestRunWaitWithoutConsumerFailsFast(t *testing.T) {
 	newSQSEnv(t)
 	begin := time.Now()
-	err := cmdRun(context.Background(), []string{"--wait", "--pickup-timeout", "2s", "--timeout", "5m"})
+	err := execute(context.Background(), []string{"run", "--wait", "--pickup-timeout", "2s", "--timeout", "5m"}, io.Discard, io.Discard)
 	if !errors.Is(err, runs.ErrNoConsumer) || !strings.Contains(err.Error(), "is the extractor running") {
 		t.Fatalf("err = %v", err)
 	}
@@ -32,7 +33,7 @@ func TestNoAWSSuggestsEndpoint(t *testing.T) {
 	} {
 		t.Setenv(k, v)
 	}
-	err := cmdStatus(context.Background(), nil)
+	err := execute(context.Background(), []string{"status"}, io.Discard, io.Discard)
 	if !errors.Is(err, errNoAWS) || !strings.Contains(err.Error(), "AWS_ENDPOINT_URL") || strings.Contains(err.Error(), "IMDS") {
 		t.Fatalf("err = %v", err)
 	}

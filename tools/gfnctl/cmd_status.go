@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"io"
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/spf13/cobra"
 
 	"github.com/gfnpipeline/shared/awsconfig"
 	"github.com/gfnpipeline/shared/lake"
@@ -17,27 +17,34 @@ import (
 	"github.com/gfnpipeline/tools/gfnctl/status"
 )
 
-func cmdStatus(ctx context.Context, args []string) error {
-	return runStatus(ctx, args, os.Stdout)
+func newStatusCmd() *cobra.Command {
+	var (
+		asJSON  bool
+		lakeDir string
+	)
+	cmd := &cobra.Command{
+		Use:   "status [RUN_ID] [--json] [--lake-dir DIR]",
+		Short: "a run's batches, outcome, queue and DLQ depths, last error (default: the newest run)",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return errors.New("usage: gfnctl status [RUN_ID] [--json] [--lake-dir DIR]")
+			}
+			return runStatus(cmd.Context(), args, asJSON, lakeDir, cmd.OutOrStdout())
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
+	cmd.Flags().StringVar(&lakeDir, "lake-dir", "", "read an embedded run's lake directory (e.g. data/lake) instead of S3; no queues there")
+	return cmd
 }
 
-func runStatus(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	asJSON := fs.Bool("json", false, "print the report as JSON")
-	lakeDir := fs.String("lake-dir", "", "read an embedded run's lake directory (e.g. data/lake) instead of S3; no queues there")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 1 {
-		return errors.New("usage: gfnctl status [RUN_ID] [--json] [--lake-dir DIR]")
-	}
+func runStatus(ctx context.Context, pos []string, asJSON bool, lakeDir string, stdout io.Writer) error {
+	var err error
 	var (
 		store lake.Store
 		tool  *dlq.Tool
 	)
-	if *lakeDir != "" {
-		if store, err = lake.NewDir(*lakeDir); err != nil {
+	if lakeDir != "" {
+		if store, err = lake.NewDir(lakeDir); err != nil {
 			return err
 		}
 	} else {
@@ -59,7 +66,7 @@ func runStatus(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)

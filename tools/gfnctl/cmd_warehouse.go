@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/spf13/cobra"
 
 	"github.com/gfnpipeline/contracts"
 	"github.com/gfnpipeline/services/loader/load"
@@ -20,23 +23,35 @@ import (
 // DuckDB locks its file per process: these commands run while the loader is stopped.
 const duckdbHelp = "the DuckDB warehouse file (the loader must not be running: DuckDB locks its file)"
 
-func cmdReport(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("report", flag.ContinueOnError)
-	path := fs.String("duckdb", filepath.Join("data", "gfn.duckdb"), duckdbHelp)
-	top := fs.Int("top", 10, "countries listed with the largest deficits and reserves")
-	if err := fs.Parse(args); err != nil {
-		return err
+func newReportCmd() *cobra.Command {
+	var (
+		path string
+		top  int
+	)
+	cmd := &cobra.Command{
+		Use:   "report",
+		Short: "footprint against biocapacity and Earth Overshoot Day, from the DuckDB warehouse",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runReport(cmd.Context(), path, top, cmd.OutOrStdout())
+		},
 	}
-	wh, err := openWarehouse(*path)
+	cmd.Flags().StringVar(&path, "duckdb", filepath.Join("data", "gfn.duckdb"), duckdbHelp)
+	cmd.Flags().IntVar(&top, "top", 10, "countries listed with the largest deficits and reserves")
+	return cmd
+}
+
+func runReport(ctx context.Context, path string, top int, stdout io.Writer) error {
+	wh, err := openWarehouse(path)
 	if err != nil {
 		return err
 	}
 	defer wh.Close()
-	r, err := warehouse.ReadReport(ctx, wh.DB(), *top)
+	r, err := warehouse.ReadReport(ctx, wh.DB(), top)
 	if err != nil {
 		return err
 	}
-	return r.WriteText(os.Stdout)
+	return r.WriteText(stdout)
 }
 
 func openWarehouse(path string) (*warehouse.DuckDB, error) {
@@ -46,22 +61,33 @@ func openWarehouse(path string) (*warehouse.DuckDB, error) {
 	return warehouse.OpenDuckDB(path)
 }
 
-// cmdLoad loads transformed Parquet files into DuckDB by hand; --force reloads files the
+// newLoadCmd loads transformed Parquet files into DuckDB by hand; --force reloads files the
 // load history already has (Snowpipe would skip them).
-func cmdLoad(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("load", flag.ContinueOnError)
-	path := fs.String("duckdb", filepath.Join("data", "gfn.duckdb"), duckdbHelp)
-	lakeDir := fs.String("lake-dir", "", "the embedded run's lake directory (default: the S3 bucket)")
-	force := fs.Bool("force", false, "reload files that were loaded before")
-	if err := fs.Parse(args); err != nil {
-		return err
+func newLoadCmd() *cobra.Command {
+	var (
+		path, lakeDir string
+		force         bool
+	)
+	cmd := &cobra.Command{
+		Use:   "load [--force] [--lake-dir DIR] KEY|PREFIX...",
+		Short: "load transformed Parquet into DuckDB by hand (--force reloads loaded files)",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return errors.New("usage: gfnctl load [--force] [--lake-dir DIR] KEY|PREFIX...")
+			}
+			return runLoad(cmd.Context(), path, lakeDir, force, args, cmd.OutOrStdout())
+		},
 	}
-	if fs.NArg() == 0 {
-		return fmt.Errorf("usage: gfnctl load [--force] [--lake-dir DIR] KEY|PREFIX...")
-	}
+	cmd.Flags().StringVar(&path, "duckdb", filepath.Join("data", "gfn.duckdb"), duckdbHelp)
+	cmd.Flags().StringVar(&lakeDir, "lake-dir", "", "the embedded run's lake directory (default: the S3 bucket)")
+	cmd.Flags().BoolVar(&force, "force", false, "reload files that were loaded before")
+	return cmd
+}
+
+func runLoad(ctx context.Context, path, lakeDir string, force bool, args []string, stdout io.Writer) error {
 	var store lake.Store
-	if *lakeDir != "" {
-		d, err := lake.NewDir(*lakeDir)
+	if lakeDir != "" {
+		d, err := lake.NewDir(lakeDir)
 		if err != nil {
 			return err
 		}
@@ -73,7 +99,7 @@ func cmdLoad(ctx context.Context, args []string) error {
 		}
 		store = lake.NewS3(awsconfig.S3(cfg), platform.Topology(os.Getenv).Bucket)
 	}
-	wh, err := openWarehouse(*path)
+	wh, err := openWarehouse(path)
 	if err != nil {
 		return err
 	}
@@ -81,8 +107,8 @@ func cmdLoad(ctx context.Context, args []string) error {
 	if err := wh.Migrate(ctx); err != nil {
 		return err
 	}
-	l := load.New(load.Config{Force: *force}, store, wh, printPublisher{enc: json.NewEncoder(os.Stdout)})
-	for _, arg := range fs.Args() {
+	l := load.New(load.Config{Force: force}, store, wh, printPublisher{enc: json.NewEncoder(stdout)})
+	for _, arg := range args {
 		keys := []string{arg}
 		if strings.HasSuffix(arg, "/") {
 			objs, err := store.List(ctx, arg)

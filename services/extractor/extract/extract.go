@@ -24,13 +24,6 @@ import (
 	"github.com/gfnpipeline/shared/telemetry"
 )
 
-// RawIndexPrefix holds one small JSON object per batch id naming the batch's latest raw object
-// and its sha256: incremental planning and the unchanged check read it instead of listing raw/.
-const RawIndexPrefix = "metadata/raw-index/"
-
-// RawIndexKey is the raw index object of a batch.
-func RawIndexKey(batchID string) string { return RawIndexPrefix + batchID + ".json" }
-
 // RawIndex is the content of a raw index object.
 type RawIndex struct {
 	BatchID string `json:"batch_id"`
@@ -398,7 +391,7 @@ func (e *Extractor) putNew(ctx context.Context, key string, obj []byte, sha stri
 }
 
 func (e *Extractor) loadIndex(ctx context.Context, batchID string) (*RawIndex, error) {
-	b, _, err := e.store.Get(ctx, RawIndexKey(batchID))
+	b, _, err := e.store.Get(ctx, lake.RawIndexKey(batchID))
 	if errors.Is(err, lake.ErrNotFound) {
 		return nil, nil
 	}
@@ -417,7 +410,7 @@ func (e *Extractor) saveIndex(ctx context.Context, key string, ev contracts.RawB
 	if err != nil {
 		return fmt.Errorf("batch %s: encode raw index: %w", ev.BatchID, err)
 	}
-	if err := e.store.Put(ctx, RawIndexKey(ev.BatchID), b, nil); err != nil {
+	if err := e.store.Put(ctx, lake.RawIndexKey(ev.BatchID), b, nil); err != nil {
 		return fmt.Errorf("batch %s: write raw index: %w", ev.BatchID, err)
 	}
 	return nil

@@ -238,7 +238,7 @@ func TestRevisionsAndImmutability(t *testing.T) {
 	if objs, _ := e1.store.List(ctx, lake.RawPrefix); len(objs) != 3 {
 		t.Fatalf("%d raw objects, want 3", len(objs))
 	}
-	idx, _, err := e1.store.Get(ctx, extract.RawIndexKey("ef-2020"))
+	idx, _, err := e1.store.Get(ctx, lake.RawIndexKey("ef-2020"))
 	var ri extract.RawIndex
 	if err != nil || json.Unmarshal(idx, &ri) != nil || ri.Key != steps[3].wantKey {
 		t.Fatalf("raw index %s (%v)", idx, err)
@@ -331,7 +331,7 @@ func TestPlanning(t *testing.T) {
 			for _, y := range append(slices.Clone(tc.landed), tc.unloaded...) {
 				id := contracts.BatchID(y, nil, nil)
 				idx := fmt.Sprintf(`{"batch_id":%q,"last_event":{"run_id":"run-before"}}`, id)
-				if err := e.store.Put(ctx, extract.RawIndexKey(id), []byte(idx), nil); err != nil {
+				if err := e.store.Put(ctx, lake.RawIndexKey(id), []byte(idx), nil); err != nil {
 					t.Fatal(err)
 				}
 				if slices.Contains(tc.landed, y) {

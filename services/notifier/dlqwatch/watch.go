@@ -21,9 +21,6 @@ import (
 	"github.com/gfnpipeline/shared/telemetry"
 )
 
-// AlertsPrefix holds one object per alerted message.
-const AlertsPrefix = "metadata/dlq-alerts/"
-
 // Alert is one newly dead-lettered message.
 type Alert struct {
 	Queue     string `json:"queue"`
@@ -87,7 +84,7 @@ func (w *Watcher) Check(ctx context.Context) ([]Alert, error) {
 			if a.Type == "" {
 				w.runOfNotification(ctx, &a, m)
 			}
-			err := w.store.PutIfAbsent(ctx, AlertsPrefix+q+"/"+a.MessageID+".json", []byte(a.Reason), nil)
+			err := w.store.PutIfAbsent(ctx, lake.DLQAlertKey(q, a.MessageID), []byte(a.Reason), nil)
 			if errors.Is(err, lake.ErrExists) {
 				continue
 			}

@@ -56,26 +56,6 @@ func (c *bodyCache) put(key string, b []byte) {
 	c.m[key] = b
 }
 
-func planKey(runID string) string { return lake.RunPrefix(runID) + "plan.json" }
-
-// outcomeKey: a run is announced failed at most once and completed at most once; a failed
-// run whose dead-lettered batch is redriven and loaded can still complete.
-func outcomeKey(runID, eventType string) string {
-	return lake.RunPrefix(runID) + "outcome/" + eventType + ".json"
-}
-
-// announcedSuffix marks an outcome as published: outcome/<type>.announced.json.
-const announcedSuffix = ".announced"
-
-func announcedKey(runID, eventType string) string {
-	return lake.RunPrefix(runID) + "outcome/" + eventType + announcedSuffix + ".json"
-}
-
-// alertKey marks a batch's failure as alerted, so a redelivery does not alert again.
-func alertKey(m contracts.Message) string {
-	return lake.RunPrefix(m.Run()) + "alerts/" + m.Batch() + "/" + m.EventType() + ".json"
-}
-
 // EventKey is where the ledger keeps m; it also names the event that claimed an outcome.
 func EventKey(m contracts.Message) string { return lake.RunEventKey(m.Run(), m.Batch(), m.EventType()) }
 
@@ -87,7 +67,7 @@ func (l Ledger) Record(ctx context.Context, m contracts.Message) error {
 	}
 	key := EventKey(m)
 	if p, ok := m.(*contracts.ExtractionPlanned); ok {
-		key = planKey(p.RunID)
+		key = lake.RunPlanKey(p.RunID)
 	}
 	if err := l.store.Put(ctx, key, body, nil); err != nil {
 		return fmt.Errorf("record %s for run %s: %w", m.EventType(), m.Run(), err)
@@ -146,20 +126,20 @@ func (l Ledger) Load(ctx context.Context, runID string) (Run, error) {
 				return r, fmt.Errorf("load run %s: %w", runID, err)
 			}
 			// An outcome is marked announced later; events cannot change.
-			if !strings.HasPrefix(rest, "outcome/") {
+			if !strings.HasPrefix(rest, lake.RunOutcomeDir) {
 				l.cache.put(o.Key, body)
 			}
 		}
 		switch {
-		case rest == "plan.json":
+		case rest == lake.RunPlanName:
 			var p contracts.ExtractionPlanned
 			if err := json.Unmarshal(body, &p); err != nil {
 				return r, fmt.Errorf("run %s plan: %w", runID, err)
 			}
 			r.Plan = &p
-		case strings.HasPrefix(rest, "outcome/"):
-			name := strings.TrimSuffix(strings.TrimPrefix(rest, "outcome/"), ".json")
-			if t, ok := strings.CutSuffix(name, announcedSuffix); ok {
+		case strings.HasPrefix(rest, lake.RunOutcomeDir):
+			name := strings.TrimSuffix(strings.TrimPrefix(rest, lake.RunOutcomeDir), ".json")
+			if t, ok := strings.CutSuffix(name, lake.RunAnnouncedSuffix); ok {
 				announced[t] = true
 				continue
 			}
@@ -170,8 +150,8 @@ func (l Ledger) Load(ctx context.Context, runID string) (Run, error) {
 			// A claim written before claims named their event was written after its publish.
 			o.Announced = o.ClaimedBy == ""
 			r.Outcomes[name] = &o
-		case strings.HasPrefix(rest, "batches/"):
-			parts := strings.Split(strings.TrimPrefix(rest, "batches/"), "/")
+		case strings.HasPrefix(rest, lake.RunBatchesDir):
+			parts := strings.Split(strings.TrimPrefix(rest, lake.RunBatchesDir), "/")
 			if len(parts) != 2 {
 				continue
 			}
@@ -223,7 +203,7 @@ func (l Ledger) ClaimOutcome(ctx context.Context, m contracts.Message, by string
 	if err != nil {
 		return false, err
 	}
-	err = l.store.PutIfAbsent(ctx, outcomeKey(m.Run(), m.EventType()), body, nil)
+	err = l.store.PutIfAbsent(ctx, lake.RunOutcomeKey(m.Run(), m.EventType()), body, nil)
 	if err == nil {
 		return true, nil
 	}
@@ -235,7 +215,7 @@ func (l Ledger) ClaimOutcome(ctx context.Context, m contracts.Message, by string
 
 // MarkAnnounced records that the claimed outcome was published.
 func (l Ledger) MarkAnnounced(ctx context.Context, m contracts.Message) error {
-	if err := l.store.Put(ctx, announcedKey(m.Run(), m.EventType()), []byte("{}"), nil); err != nil {
+	if err := l.store.Put(ctx, lake.RunAnnouncedKey(m.Run(), m.EventType()), []byte("{}"), nil); err != nil {
 		return fmt.Errorf("mark %s of run %s announced: %w", m.EventType(), m.Run(), err)
 	}
 	return nil
@@ -243,7 +223,7 @@ func (l Ledger) MarkAnnounced(ctx context.Context, m contracts.Message) error {
 
 // ClaimAlert reports true the first time a batch's failure event is alerted.
 func (l Ledger) ClaimAlert(ctx context.Context, m contracts.Message) (bool, error) {
-	err := l.store.PutIfAbsent(ctx, alertKey(m), []byte("{}"), nil)
+	err := l.store.PutIfAbsent(ctx, lake.RunAlertKey(m.Run(), m.Batch(), m.EventType()), []byte("{}"), nil)
 	if errors.Is(err, lake.ErrExists) {
 		return false, nil
 	}

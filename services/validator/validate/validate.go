@@ -20,7 +20,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"strconv"
 	"time"
@@ -223,15 +222,12 @@ func formatCounts(m map[string]int) string {
 	return s
 }
 
-// DriftPrefix is where a run records the unknown API fields it met, one object per field.
-func DriftPrefix(runID string) string { return lake.RunPrefix(runID) + "schema-drift/" }
-
 // reportDrift reports each unknown API field once per run, whichever batch (or validator
 // instance) meets it first; the fields themselves travel on in the extra column.
 func (v *Validator) reportDrift(ctx context.Context, msg *contracts.RawBatchLanded, res quality.Result) error {
 	var first []string
 	for _, field := range res.UnknownFieldNames() {
-		err := v.store.PutIfAbsent(ctx, DriftPrefix(msg.RunID)+url.PathEscape(field), []byte(msg.BatchID), nil)
+		err := v.store.PutIfAbsent(ctx, lake.RunDriftKey(msg.RunID, field), []byte(msg.BatchID), nil)
 		switch {
 		case err == nil:
 			first = append(first, field)

@@ -17,6 +17,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/gfnpipeline/contracts"
+	"github.com/gfnpipeline/shared/lake"
 )
 
 // Years are the recorded years.
@@ -124,7 +125,7 @@ func Rows(recs []contracts.APIRecord, runID, batchID, sourceKey string, extracte
 func YearRows(t testing.TB, year int, runID string, extractedAt time.Time) []contracts.Row {
 	t.Helper()
 	return Rows(ReadYear(t, year), runID, contracts.BatchID(year, nil, nil),
-		fmt.Sprintf("raw/ecological_footprint/data_all_%d.json", year), extractedAt)
+		lake.RawPrefix+fmt.Sprintf("data_all_%d.json", year), extractedAt)
 }
 
 // WriteParquet writes rows to path with zstd, as the transformer does.

@@ -104,7 +104,7 @@ func year(ctx context.Context, store lake.Store, batchID string) (int, error) {
 	if m := batchYearRE.FindStringSubmatch(batchID); m != nil {
 		return strconv.Atoi(m[1])
 	}
-	b, _, err := store.Get(ctx, extract.RawIndexKey(batchID))
+	b, _, err := store.Get(ctx, lake.RawIndexKey(batchID))
 	if err != nil {
 		return 0, fmt.Errorf("replay: year of batch %s: %w", batchID, err)
 	}

@@ -88,10 +88,6 @@ type Report struct {
 	Quality *Quality `json:"quality,omitempty"`
 }
 
-// QualityKey is where, under the run's ledger prefix, the production Soda job
-// (soda/lambda/handler.py) records its scan of the run.
-const QualityKey = "quality/soda.json"
-
 // Quality is the Soda job's record: checks.yml against Snowflake after RunCompleted.
 type Quality struct {
 	Passed       int      `json:"passed"`
@@ -318,7 +314,7 @@ func decode(b *notify.BatchState, m contracts.Message) bool {
 }
 
 func readQuality(ctx context.Context, store lake.Store, runID string) (*Quality, error) {
-	body, _, err := store.Get(ctx, lake.RunPrefix(runID)+QualityKey)
+	body, _, err := store.Get(ctx, lake.RunQualityKey(runID))
 	if errors.Is(err, lake.ErrNotFound) {
 		return nil, nil
 	}
@@ -327,7 +323,7 @@ func readQuality(ctx context.Context, store lake.Store, runID string) (*Quality,
 	}
 	var q Quality
 	if err := json.Unmarshal(body, &q); err != nil {
-		return nil, fmt.Errorf("run %s quality %s: %w", runID, QualityKey, err)
+		return nil, fmt.Errorf("run %s quality %s: %w", runID, lake.RunQualityKey(runID), err)
 	}
 	return &q, nil
 }

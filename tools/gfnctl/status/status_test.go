@@ -140,7 +140,7 @@ func TestGatherShowsTheSodaScan(t *testing.T) {
 	scan := `{"run_id": "run-q", "passed": 17, "failed": 1, "total": 18,
   "failed_checks": ["No duplicate natural keys (country_code, year, record_type)"], "errors": [],
   "scanned_at": "2026-11-29T16:00:00Z", "data_source": "snowflake"}`
-	if err := store.Put(ctx, lake.RunPrefix("run-q")+status.QualityKey, []byte(scan), nil); err != nil {
+	if err := store.Put(ctx, lake.RunQualityKey("run-q"), []byte(scan), nil); err != nil {
 		t.Fatal(err)
 	}
 	if rep, err = status.Gather(ctx, store, nil, "run-q"); err != nil {
