@@ -199,7 +199,7 @@ func (s sqsSettler) Retry(ctx context.Context, d Delivery, after time.Duration) 
 	_, err := s.client.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
 		QueueUrl:          aws.String(s.queueURL),
 		ReceiptHandle:     aws.String(s.receipt),
-		VisibilityTimeout: int32(after / time.Second),
+		VisibilityTimeout: int32(after / time.Second), //nolint:gosec // G115: a backoff of seconds, far below int32
 	})
 	if err != nil {
 		return false, fmt.Errorf("change visibility on %s: %w", d.Queue, err)
