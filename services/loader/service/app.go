@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/gfnpipeline/contracts"
 	"github.com/gfnpipeline/services/loader/load"
@@ -40,18 +42,22 @@ func NewApplication(ctx context.Context, deps platform.Deps) (platform.App, func
 		return platform.App{}, nil, fmt.Errorf("loader: open %s: %w", path, err)
 	}
 	if err := wh.Migrate(ctx); err != nil {
-		wh.Close()
-		return platform.App{}, nil, fmt.Errorf("loader: migrate %s: %w", path, err)
+		return platform.App{}, nil, errors.Join(fmt.Errorf("loader: migrate %s: %w", path, err), wh.Close())
 	}
 	l := load.New(load.Config{}, deps.Store, wh, deps.Publisher)
-	cleanup := func() { wh.Close() }
-	if addr := deps.Getenv(EnvStatusAddr); addr != "" {
-		stop, err := serveStatus(addr, l)
-		if err != nil {
-			wh.Close()
-			return platform.App{}, nil, err
+	// Close checkpoints the file Soda reads: a failure there must not pass silently.
+	closeWH := func() {
+		if err := wh.Close(); err != nil {
+			slog.Error("loader: close warehouse", "path", path, "error", err.Error())
 		}
-		cleanup = func() { stop(); wh.Close() }
+	}
+	cleanup := closeWH
+	if addr := deps.Getenv(EnvStatusAddr); addr != "" {
+		stop, err := serveStatus(ctx, addr, l)
+		if err != nil {
+			return platform.App{}, nil, errors.Join(err, wh.Close())
+		}
+		cleanup = func() { stop(); closeWH() }
 	}
 	return platform.App{Consumers: []messaging.Consumer{
 		messaging.ObjectCreatedConsumer(deps.Topology.Name(contracts.QueueLoader), l.Handle),
@@ -60,8 +66,8 @@ func NewApplication(ctx context.Context, deps platform.Deps) (platform.App, func
 
 // serveStatus answers GET /status with the loader's counts: readers cannot open the DuckDB
 // file while the loader holds it.
-func serveStatus(addr string, l *load.Loader) (stop func(), err error) {
-	ln, err := net.Listen("tcp", addr)
+func serveStatus(ctx context.Context, addr string, l *load.Loader) (stop func(), err error) {
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("loader status on %s: %w", addr, err)
 	}
@@ -73,13 +79,13 @@ func serveStatus(addr string, l *load.Loader) (stop func(), err error) {
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(st)
+		json.NewEncoder(w).Encode(st) //nolint:errcheck // the client hung up: no one to tell
 	})
-	srv := &http.Server{Handler: mux}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			fmt.Fprintln(os.Stderr, "loader status server:", err)
 		}
 	}()
-	return func() { srv.Close() }, nil
+	return func() { _ = srv.Close() }, nil // closes the listener; nothing is lost
 }
