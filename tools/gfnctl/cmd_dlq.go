@@ -41,7 +41,7 @@ func cmdDLQ(ctx context.Context, args []string) error {
 
 func runDLQ(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New(dlqUsage)
+		return errors.New(dlqUsage) //nolint:staticcheck // ST1005: the usage text is the message
 	}
 	sub, args := args[0], args[1:]
 	cmds := map[string]func(context.Context, *dlq.Tool, []string, io.Writer, io.Writer) error{
@@ -268,7 +268,7 @@ func newRedriveOutput(stdout, stderr io.Writer) *redriveOutput {
 
 func (o *redriveOutput) progress(p dlq.Progress) {
 	if !o.tty {
-		o.enc.Encode(p)
+		o.enc.Encode(p) //nolint:errcheck // a progress line; the summary and exit code carry the result
 		return
 	}
 	switch p.Event {
@@ -299,7 +299,7 @@ func (o *redriveOutput) summary(r dlq.Result, err error) {
 		if err != nil {
 			line.Error = err.Error()
 		}
-		o.enc.Encode(line)
+		o.enc.Encode(line) //nolint:errcheck // stdout gone: the exit code still carries the result
 		return
 	}
 	verb := "moved"

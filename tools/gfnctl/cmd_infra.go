@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 
@@ -22,7 +23,9 @@ func cmdInfra(ctx context.Context, args []string) error {
 	changes, err := infra.Apply(ctx, infra.NewClients(cfg), top)
 	enc := json.NewEncoder(os.Stdout)
 	for _, c := range changes {
-		enc.Encode(c)
+		if eerr := enc.Encode(c); eerr != nil {
+			return errors.Join(err, eerr)
+		}
 	}
 	if err != nil {
 		return err

@@ -79,7 +79,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	defer pub.Close()
+	defer pub.Close() //nolint:errcheck // publishes are synchronous: Close has nothing left to send
 	if err := replay.Emit(ctx, pub, *runID, batches, now); err != nil {
 		return err
 	}

@@ -65,7 +65,7 @@ func cmdRun(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer pub.Close()
+	defer pub.Close() //nolint:errcheck // publishes are synchronous: Close has nothing left to send
 	req, err = runs.Request(ctx, pub, req)
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -20,7 +21,7 @@ import (
 // DuckDB locks its file per process: these commands run while the loader is stopped.
 const duckdbHelp = "the DuckDB warehouse file (the loader must not be running: DuckDB locks its file)"
 
-func cmdReport(ctx context.Context, args []string) error {
+func cmdReport(ctx context.Context, args []string) (err error) {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
 	path := fs.String("duckdb", filepath.Join("data", "gfn.duckdb"), duckdbHelp)
 	top := fs.Int("top", 10, "countries listed with the largest deficits and reserves")
@@ -31,7 +32,7 @@ func cmdReport(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer wh.Close()
+	defer func() { err = errors.Join(err, wh.Close()) }() // Close checkpoints the file Soda reads
 	r, err := warehouse.ReadReport(ctx, wh.DB(), *top)
 	if err != nil {
 		return err
@@ -48,7 +49,7 @@ func openWarehouse(path string) (*warehouse.DuckDB, error) {
 
 // cmdLoad loads transformed Parquet files into DuckDB by hand; --force reloads files the
 // load history already has (Snowpipe would skip them).
-func cmdLoad(ctx context.Context, args []string) error {
+func cmdLoad(ctx context.Context, args []string) (err error) {
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	path := fs.String("duckdb", filepath.Join("data", "gfn.duckdb"), duckdbHelp)
 	lakeDir := fs.String("lake-dir", "", "the embedded run's lake directory (default: the S3 bucket)")
@@ -57,7 +58,7 @@ func cmdLoad(ctx context.Context, args []string) error {
 		return err
 	}
 	if fs.NArg() == 0 {
-		return fmt.Errorf("usage: gfnctl load [--force] [--lake-dir DIR] KEY|PREFIX...")
+		return fmt.Errorf("usage: gfnctl load [--force] [--lake-dir DIR] KEY|PREFIX...") //nolint:staticcheck // ST1005: a usage line
 	}
 	var store lake.Store
 	if *lakeDir != "" {
@@ -77,7 +78,7 @@ func cmdLoad(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer wh.Close()
+	defer func() { err = errors.Join(err, wh.Close()) }() // Close checkpoints the file Soda reads
 	if err := wh.Migrate(ctx); err != nil {
 		return err
 	}
