@@ -246,7 +246,7 @@ func Decode(msgType string, body []byte) (Message, error) {
 	}
 	m := newMsg()
 	if err := json.Unmarshal(body, m); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrUndecodable, msgType, err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrUndecodable, msgType, err)
 	}
 	if m.Run() == "" {
 		return nil, fmt.Errorf("%w: %s: missing run_id", ErrUndecodable, msgType)

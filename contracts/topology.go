@@ -181,7 +181,7 @@ func (t Topology) Name(base string) string { return t.Prefix + base }
 // WithPrefix returns the topology with every queue, topic and the bucket renamed.
 func (t Topology) WithPrefix(prefix string) Topology {
 	out := t
-	out.Prefix = t.Prefix + prefix
+	out.Prefix = prefix + t.Prefix
 	out.Bucket = prefix + t.Bucket
 	out.Topics = make([]string, len(t.Topics))
 	for i, n := range t.Topics {

@@ -86,3 +86,14 @@ func TestWithPrefixRenamesEverything(t *testing.T) {
 		t.Fatal("queues or notifications not renamed")
 	}
 }
+
+// Prefixing twice must keep Name in step with the renamed queues: the newer prefix goes first.
+func TestWithPrefixTwiceKeepsNameInStep(t *testing.T) {
+	top := DefaultTopology("lake").WithPrefix("a-").WithPrefix("b-")
+	if _, ok := top.Queue(top.Name(QueueLoader)); !ok {
+		t.Fatalf("Name(%s) = %s names no queue", QueueLoader, top.Name(QueueLoader))
+	}
+	if top.Name(QueueLoader) != "b-a-gfn-loader" || top.Bucket != "b-a-lake" {
+		t.Fatalf("loader %s, bucket %s", top.Name(QueueLoader), top.Bucket)
+	}
+}

@@ -151,11 +151,11 @@ func maybeGunzip(body []byte) ([]byte, error) {
 	}
 	zr, err := gzip.NewReader(bytes.NewReader(body))
 	if err != nil {
-		return nil, fmt.Errorf("%w: gzip: %v", ErrMalformedBody, err)
+		return nil, fmt.Errorf("%w: gzip: %w", ErrMalformedBody, err)
 	}
 	out, err := io.ReadAll(zr)
 	if err != nil {
-		return nil, fmt.Errorf("%w: gzip: %v", ErrMalformedBody, err)
+		return nil, fmt.Errorf("%w: gzip: %w", ErrMalformedBody, err)
 	}
 	return out, nil
 }

@@ -150,7 +150,7 @@ func DecodeStaged(data []byte) ([]Row, error) {
 			return nil, fmt.Errorf("%w: row %d: not a JSON object", ErrBadStaged, n)
 		}
 		if err := v.scanObject(); err != nil {
-			return nil, fmt.Errorf("%w: row %d: %v", ErrBadStaged, n, err)
+			return nil, fmt.Errorf("%w: row %d: %w", ErrBadStaged, n, err)
 		}
 		v.viols = v.viols[:0]
 		d := v.decodeFields()

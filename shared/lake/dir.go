@@ -91,9 +91,7 @@ func writeAtomic(p string, body []byte) error {
 		return err
 	}
 	if _, err := tmp.Write(body); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
+		return errors.Join(err, tmp.Close(), os.Remove(tmp.Name()))
 	}
 	if err := tmp.Close(); err != nil {
 		os.Remove(tmp.Name())

@@ -116,7 +116,7 @@ type s3Record struct {
 func ParseS3Event(body []byte) ([]lake.ObjectCreated, error) {
 	var ev s3Event
 	if err := json.Unmarshal(body, &ev); err != nil {
-		return nil, Permanent(fmt.Errorf("%w: s3 event: %v", contracts.ErrUndecodable, err))
+		return nil, Permanent(fmt.Errorf("%w: s3 event: %w", contracts.ErrUndecodable, err))
 	}
 	if ev.Event == "s3:TestEvent" {
 		return nil, nil
@@ -132,7 +132,7 @@ func ParseS3Event(body []byte) ([]lake.ObjectCreated, error) {
 		// S3 encodes keys like form values: spaces as '+'.
 		key, err := url.QueryUnescape(r.S3.Object.Key)
 		if err != nil {
-			return nil, Permanent(fmt.Errorf("%w: s3 event key %q: %v", contracts.ErrUndecodable, r.S3.Object.Key, err))
+			return nil, Permanent(fmt.Errorf("%w: s3 event key %q: %w", contracts.ErrUndecodable, r.S3.Object.Key, err))
 		}
 		out = append(out, lake.ObjectCreated{Bucket: r.S3.Bucket.Name, Key: key, Size: r.S3.Object.Size, ETag: r.S3.Object.ETag, VersionID: r.S3.Object.VersionID})
 	}

@@ -2,6 +2,7 @@ package platform
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -24,12 +25,12 @@ func Main(name string, newApp NewApplication) {
 	}
 }
 
-func run(ctx context.Context, name string, newApp NewApplication) error {
+func run(ctx context.Context, name string, newApp NewApplication) (err error) {
 	svc, err := FromEnv(ctx, name)
 	if err != nil {
 		return err
 	}
-	defer svc.Close()
+	defer func() { err = errors.Join(err, svc.Close()) }()
 	slog.SetDefault(svc.Deps.Logger)
 	app, cleanup, err := newApp(ctx, svc.Deps)
 	if err != nil {

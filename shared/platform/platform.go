@@ -148,7 +148,7 @@ func (s *Service) Run(ctx context.Context, app App) error {
 	if err != nil {
 		return err
 	}
-	opts := messaging.SQSOptions{Concurrency: concurrency, WaitTimeSeconds: int32(min(wait, 20)), DrainTimeout: drain, Policy: policy}
+	opts := messaging.SQSOptions{Concurrency: concurrency, WaitTimeSeconds: int32(min(wait, 20)), DrainTimeout: drain, Policy: policy} //nolint:gosec // G115: at most 20
 	log.Info("starting", "runtime", s.runtime, "bucket", s.Deps.Topology.Bucket)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

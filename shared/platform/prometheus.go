@@ -24,7 +24,7 @@ func servePrometheus(ctx context.Context, addr, service string, log *slog.Logger
 	builder := metrics.NewPrometheusMetricsBuilder(reg, "gfn", service)
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	ln, err := net.Listen("tcp", addr)
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("%s=%s: %w", EnvMetricsAddr, addr, err)
 	}
@@ -36,7 +36,7 @@ func servePrometheus(ctx context.Context, addr, service string, log *slog.Logger
 	}()
 	go func() {
 		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(shutdown)
 	}()

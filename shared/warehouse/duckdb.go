@@ -68,14 +68,12 @@ func OpenDuckDB(path string) (*DuckDB, error) {
 	db := sql.OpenDB(connector)
 	d := &DuckDB{db: db, path: path, now: time.Now}
 	var version sql.NullString
-	err = db.QueryRow(`SELECT tags['storage_version'] FROM duckdb_databases() WHERE database_name = current_database()`).Scan(&version)
+	err = db.QueryRowContext(context.Background(), `SELECT tags['storage_version'] FROM duckdb_databases() WHERE database_name = current_database()`).Scan(&version)
 	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("duckdb: read storage version of %s: %w", path, err)
+		return nil, errors.Join(fmt.Errorf("duckdb: read storage version of %s: %w", path, err), db.Close())
 	}
 	if !strings.HasPrefix(version.String, SodaStorageVersion) {
-		db.Close()
-		return nil, fmt.Errorf("%w: %s has %q, want %s", ErrStorageVersion, path, version.String, SodaStorageVersion)
+		return nil, errors.Join(fmt.Errorf("%w: %s has %q, want %s", ErrStorageVersion, path, version.String, SodaStorageVersion), db.Close())
 	}
 	return d, nil
 }
@@ -214,19 +212,19 @@ func parquetSelectList(ctx context.Context, tx *sql.Tx, path string) (string, er
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT name FROM parquet_schema(`+sqlString(path)+`)`)
 	if err != nil {
-		return "", fmt.Errorf("%w: read parquet schema of %s: %v", ErrBadFile, path, err)
+		return "", fmt.Errorf("%w: read parquet schema of %s: %w", ErrBadFile, path, err)
 	}
 	defer rows.Close()
 	have := map[string]bool{}
 	for rows.Next() {
 		var name string
 		if err := rows.Scan(&name); err != nil {
-			return "", fmt.Errorf("%w: read parquet schema of %s: %v", ErrBadFile, path, err)
+			return "", fmt.Errorf("%w: read parquet schema of %s: %w", ErrBadFile, path, err)
 		}
 		have[strings.ToLower(name)] = true
 	}
 	if err := rows.Err(); err != nil {
-		return "", fmt.Errorf("%w: read parquet schema of %s: %v", ErrBadFile, path, err)
+		return "", fmt.Errorf("%w: read parquet schema of %s: %w", ErrBadFile, path, err)
 	}
 	list := make([]string, len(rowColumns))
 	var missing []string
@@ -268,7 +266,7 @@ func (d *DuckDB) FileLoaded(ctx context.Context, fileName string) (bool, error) 
 // Close checkpoints (so the file holds everything and no WAL is left for Soda's older
 // DuckDB to replay) and closes the database.
 func (d *DuckDB) Close() error {
-	_, cerr := d.db.Exec("CHECKPOINT")
+	_, cerr := d.db.ExecContext(context.Background(), "CHECKPOINT")
 	if err := d.db.Close(); err != nil {
 		return fmt.Errorf("duckdb close %s: %w", d.path, err)
 	}

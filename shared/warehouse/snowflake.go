@@ -91,7 +91,7 @@ func SnowflakeConfigFromEnv(ctx context.Context, getenv func(string) string) (Sn
 	if p := getenv("SNOWFLAKE_PORT"); p != "" {
 		port, err := strconv.Atoi(p)
 		if err != nil {
-			return SnowflakeConfig{}, fmt.Errorf("%w: SNOWFLAKE_PORT %q: %v", ErrSnowflakeConfig, p, err)
+			return SnowflakeConfig{}, fmt.Errorf("%w: SNOWFLAKE_PORT %q: %w", ErrSnowflakeConfig, p, err)
 		}
 		cfg.Port = port
 	}
@@ -142,7 +142,7 @@ func readSnowflakeSecret(ctx context.Context, arn string) (snowflakeSecret, erro
 		return snowflakeSecret{}, fmt.Errorf("%w: secret %s has no string value", ErrSnowflakeConfig, arn)
 	}
 	if err := json.Unmarshal([]byte(*out.SecretString), &sec); err != nil {
-		return snowflakeSecret{}, fmt.Errorf("%w: secret %s is not JSON: %v", ErrSnowflakeConfig, arn, err)
+		return snowflakeSecret{}, fmt.Errorf("%w: secret %s is not JSON: %w", ErrSnowflakeConfig, arn, err)
 	}
 	return sec, nil
 }
@@ -157,7 +157,7 @@ func parseRSAKey(pemText string) (*rsa.PrivateKey, error) {
 	}
 	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
 	if err != nil {
-		return nil, fmt.Errorf("%w: private key (unencrypted PKCS#1 or PKCS#8 expected): %v", ErrSnowflakeConfig, err)
+		return nil, fmt.Errorf("%w: private key (unencrypted PKCS#1 or PKCS#8 expected): %w", ErrSnowflakeConfig, err)
 	}
 	rk, ok := k.(*rsa.PrivateKey)
 	if !ok {
@@ -203,8 +203,7 @@ func OpenSnowflake(ctx context.Context, cfg SnowflakeConfig) (*Snowflake, error)
 	}
 	db := sql.OpenDB(gosnowflake.NewConnector(gosnowflake.SnowflakeDriver{}, *sc))
 	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("snowflake: connect to %s: %w", cfg.Account, err)
+		return nil, errors.Join(fmt.Errorf("snowflake: connect to %s: %w", cfg.Account, err), db.Close())
 	}
 	// The first connection may have replaced the logger from a client config file (the
 	// driver's "easy logging"); hold it at driverLogLevel all the same.
@@ -283,8 +282,8 @@ func (s *Snowflake) LoadFile(ctx context.Context, f FileLoad) (LoadResult, error
 		return LoadResult{}, err
 	}
 	defer cleanup()
-	put := "PUT 'file://" + filepath.ToSlash(local) + "' " + RawTableStage + "/" + path.Dir(f.FileName) +
-		" AUTO_COMPRESS = FALSE OVERWRITE = TRUE"
+	// The local path goes in a quoted string literal: escape its backslashes and quotes.
+	put := "PUT 'file://" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(filepath.ToSlash(local)) + "' " + RawTableStage + "/" + path.Dir(f.FileName) + " AUTO_COMPRESS = FALSE OVERWRITE = TRUE" //nolint:gosec // G202: the stage and directory come from our lake layout; the path is escaped
 	if _, err := s.db.ExecContext(ctx, put); err != nil {
 		return LoadResult{}, fmt.Errorf("snowflake load %s: put: %w", f.FileName, err)
 	}
@@ -331,14 +330,13 @@ func copyFile(src, dst string) error {
 	if err != nil {
 		return err
 	}
-	defer in.Close()
+	defer in.Close() //nolint:errcheck // read-only: a read error surfaces from io.Copy
 	out, err := os.Create(dst)
 	if err != nil {
 		return err
 	}
 	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
+		return errors.Join(err, out.Close())
 	}
 	return out.Close()
 }
@@ -371,7 +369,7 @@ func (s *Snowflake) copyInto(ctx context.Context, f FileLoad) (int, error) {
 		}
 		// One row per file: status LOADED / LOAD_FAILED / ...; a skipped file gives a single
 		// "Copy executed with 0 files processed." status row.
-		switch status := strings.ToUpper(row["status"]); {
+		switch status := strings.ToUpper(row["status"]); { //nolint:staticcheck // QF1002: the cases list status values and their alternatives
 		case status == "LOADED" || status == "PARTIALLY_LOADED":
 			n, err := strconv.Atoi(row["rows_loaded"])
 			if err != nil {
@@ -394,7 +392,7 @@ func (s *Snowflake) RunMerge(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("snowflake merge: %w", err)
 	}
-	defer conn.Close()
+	defer conn.Close() //nolint:errcheck // returns the session to the pool; the statements' errors are returned
 	for _, q := range mergeTransaction() {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			_, _ = conn.ExecContext(ctx, "ROLLBACK") // best effort; the session closes anyway

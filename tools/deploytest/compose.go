@@ -106,7 +106,7 @@ func CheckCompose(p *types.Project, top contracts.Topology, services []Service, 
 		if name == ProfileMoto {
 			if v := envValue(svc, "MOTO_PORT"); v != "" {
 				n, _ := strconv.Atoi(v)
-				if uint32(n) != port {
+				if n != int(port) {
 					bad("moto: MOTO_PORT %s but container port %d", v, port)
 				}
 			}

@@ -316,7 +316,7 @@ func newRedriveOutput(stdout, stderr io.Writer) *redriveOutput {
 
 func (o *redriveOutput) progress(p dlq.Progress) {
 	if !o.tty {
-		o.enc.Encode(p)
+		o.enc.Encode(p) //nolint:errcheck // a progress line; the summary and exit code carry the result
 		return
 	}
 	switch p.Event {
@@ -347,7 +347,7 @@ func (o *redriveOutput) summary(r dlq.Result, err error) {
 		if err != nil {
 			line.Error = err.Error()
 		}
-		o.enc.Encode(line)
+		o.enc.Encode(line) //nolint:errcheck // stdout gone: the exit code still carries the result
 		return
 	}
 	verb := "moved"

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -36,7 +37,9 @@ func infraApply(ctx context.Context, stdout, stderr io.Writer) error {
 	changes, err := infra.Apply(ctx, infra.NewClients(cfg), top)
 	enc := json.NewEncoder(stdout)
 	for _, c := range changes {
-		enc.Encode(c)
+		if eerr := enc.Encode(c); eerr != nil {
+			return errors.Join(err, eerr)
+		}
 	}
 	if err != nil {
 		return err

@@ -92,7 +92,7 @@ func runReplay(ctx context.Context, o replayFlags, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	defer pub.Close()
+	defer pub.Close() //nolint:errcheck // publishes are synchronous: Close has nothing left to send
 	if err := replay.Emit(ctx, pub, o.runID, batches, now); err != nil {
 		return err
 	}

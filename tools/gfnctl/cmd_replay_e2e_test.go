@@ -125,8 +125,13 @@ func TestRedriveAndReplayEndToEnd(t *testing.T) {
 	// Heal the API, then redrive only that year's request (the filter is what an operator
 	// would type) and watch the same run complete.
 	req, _ := http.NewRequest(http.MethodPut, s.SimURL+"/_sim/faults", strings.NewReader(""))
-	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != http.StatusOK {
-		t.Fatalf("heal the simulator: %v %v", res, err)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("heal the simulator: %v", err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("heal the simulator: %s", res.Status)
 	}
 	out := gfnctl("dlq", "redrive", extractorDLQ, "--filter", fmt.Sprintf("body~ef-%d", faultYear))
 	var sum struct {

@@ -83,7 +83,7 @@ func runPipeline(ctx context.Context, o runFlags) error {
 	if err != nil {
 		return err
 	}
-	defer pub.Close()
+	defer pub.Close() //nolint:errcheck // publishes are synchronous: Close has nothing left to send
 	req, err = runs.Request(ctx, pub, req)
 	if err != nil {
 		return err

@@ -41,12 +41,12 @@ func newReportCmd() *cobra.Command {
 	return cmd
 }
 
-func runReport(ctx context.Context, path string, top int, stdout io.Writer) error {
+func runReport(ctx context.Context, path string, top int, stdout io.Writer) (err error) {
 	wh, err := openWarehouse(path)
 	if err != nil {
 		return err
 	}
-	defer wh.Close()
+	defer func() { err = errors.Join(err, wh.Close()) }() // Close checkpoints the file Soda reads
 	r, err := warehouse.ReadReport(ctx, wh.DB(), top)
 	if err != nil {
 		return err
@@ -84,7 +84,7 @@ func newLoadCmd() *cobra.Command {
 	return cmd
 }
 
-func runLoad(ctx context.Context, path, lakeDir string, force bool, args []string, stdout io.Writer) error {
+func runLoad(ctx context.Context, path, lakeDir string, force bool, args []string, stdout io.Writer) (err error) {
 	var store lake.Store
 	if lakeDir != "" {
 		d, err := lake.NewDir(lakeDir)
@@ -103,7 +103,7 @@ func runLoad(ctx context.Context, path, lakeDir string, force bool, args []strin
 	if err != nil {
 		return err
 	}
-	defer wh.Close()
+	defer func() { err = errors.Join(err, wh.Close()) }() // Close checkpoints the file Soda reads
 	if err := wh.Migrate(ctx); err != nil {
 		return err
 	}

@@ -454,7 +454,7 @@ func (e *Extractor) reject(ctx context.Context, req *contracts.ExtractionRequest
 	}
 	if err := e.store.Put(ctx, key, b, meta); err != nil {
 		// Without the record the failure would be silent: let the message be retried.
-		return fmt.Errorf("batch %s: %s (%v); write %s: %w", req.BatchID, reason, cause, key, err)
+		return fmt.Errorf("batch %s: %s (%w); write %s: %w", req.BatchID, reason, cause, key, err)
 	}
 	telemetry.Logger(ctx).Error("raw batch rejected", "year", req.FromYear, "reason", reason, "error", cause.Error(), "failed_key", key)
 	return messaging.Permanent(fmt.Errorf("batch %s: %s (see %s): %w", req.BatchID, reason, key, cause))

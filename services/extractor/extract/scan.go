@@ -48,9 +48,9 @@ func scanRecords(body []byte) (scanResult, error) {
 		err := json.Unmarshal(body, &v)
 		var se *json.SyntaxError
 		if errors.As(err, &se) && se.Offset >= int64(len(bytes.TrimRight(body, " \t\r\n"))) {
-			return res, fmt.Errorf("%w: truncated JSON (%d bytes): %v", errBadResponse, len(body), err)
+			return res, fmt.Errorf("%w: truncated JSON (%d bytes): %w", errBadResponse, len(body), err)
 		}
-		return res, fmt.Errorf("%w: not JSON: %v", errBadResponse, err)
+		return res, fmt.Errorf("%w: not JSON: %w", errBadResponse, err)
 	}
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
 	if trimmed[0] != '[' {
@@ -127,7 +127,7 @@ func jsonKind(c byte) string {
 func filterRecords(body []byte, countries []int, recordTypes []string) ([]byte, int, error) {
 	var elems []json.RawMessage
 	if err := json.Unmarshal(body, &elems); err != nil {
-		return nil, 0, fmt.Errorf("%w: %v", errBadResponse, err)
+		return nil, 0, fmt.Errorf("%w: %w", errBadResponse, err)
 	}
 	out := []byte("[")
 	kept := 0
@@ -137,7 +137,7 @@ func filterRecords(body []byte, countries []int, recordTypes []string) ([]byte, 
 			Record      string `json:"record"`
 		}
 		if err := json.Unmarshal(e, &r); err != nil {
-			return nil, 0, fmt.Errorf("%w: record %d: %v", errBadResponse, i, err)
+			return nil, 0, fmt.Errorf("%w: record %d: %w", errBadResponse, i, err)
 		}
 		if (len(countries) > 0 && !slices.Contains(countries, r.CountryCode)) ||
 			(len(recordTypes) > 0 && !slices.Contains(recordTypes, r.Record)) {

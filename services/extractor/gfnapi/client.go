@@ -184,7 +184,7 @@ func (c *Client) get(ctx context.Context, path string) ([]byte, error) {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil, fmt.Errorf("GET %s: %w (last error: %v)", url, ctx.Err(), last.err)
+			return nil, fmt.Errorf("GET %s: %w (last error: %w)", url, ctx.Err(), last.err)
 		case <-t.C:
 		}
 	}
@@ -216,11 +216,11 @@ func (c *Client) attempt(ctx context.Context, url string) ([]byte, *attemptError
 	}
 	defer resp.Body.Close()
 
-	switch {
-	case resp.StatusCode == http.StatusOK:
-	case resp.StatusCode == http.StatusForbidden:
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusForbidden:
 		return nil, &attemptError{err: fmt.Errorf("GET %s: %w", url, ErrForbidden), status: resp.StatusCode}
-	case resp.StatusCode == http.StatusNotFound:
+	case http.StatusNotFound:
 		return nil, &attemptError{err: fmt.Errorf("GET %s: %w", url, ErrNoData), status: resp.StatusCode}
 	default:
 		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))

@@ -16,7 +16,7 @@ import (
 // Settings the extractor reads besides the platform's.
 const (
 	EnvAPIURL      = "GFN_API_URL"           // default https://api.footprintnetwork.org/v1
-	EnvAPIKey      = "GFN_API_KEY"           // or GFN_API_KEY_SECRET_ARN (Secrets Manager)
+	EnvAPIKey      = "GFN_API_KEY"           //nolint:gosec // G101: a variable name, not a credential; or GFN_API_KEY_SECRET_ARN (Secrets Manager)
 	EnvMaxInFlight = "GFN_API_MAX_IN_FLIGHT" // concurrent API requests, default 3
 	EnvRate        = "GFN_API_RATE"          // requests per second, default 2
 	EnvBurst       = "GFN_API_BURST"         // rate limiter burst, default 5

@@ -129,8 +129,7 @@ func (l *Loader) loadBody(ctx context.Context, key string, body []byte, runID, b
 	}
 	defer os.Remove(f.Name())
 	if _, err := f.Write(body); err != nil {
-		f.Close()
-		return warehouse.LoadResult{}, fmt.Errorf("loader: write temp file for %s: %w", key, err)
+		return warehouse.LoadResult{}, errors.Join(fmt.Errorf("loader: write temp file for %s: %w", key, err), f.Close())
 	}
 	if err := f.Close(); err != nil {
 		return warehouse.LoadResult{}, fmt.Errorf("loader: write temp file for %s: %w", key, err)

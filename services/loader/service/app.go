@@ -73,14 +73,18 @@ func NewConfirmApplication(ctx context.Context, deps platform.Deps, records func
 	}
 	c := confirm.New(confirm.Config{Deadline: deadline}, deps.Store, records(sf), sf, deps.Publisher)
 	deps.Logger.Info("confirming Snowpipe loads", "deadline", deadline.String(), "records", fmt.Sprintf("%T", records(sf)))
-	cleanup := func() { sf.Close() }
-	if addr := deps.Getenv(EnvStatusAddr); addr != "" {
-		stop, err := serveStatus(addr, func(ctx context.Context) (any, error) { return c.Status(ctx) })
-		if err != nil {
-			sf.Close()
-			return platform.App{}, nil, err
+	closeSF := func() {
+		if err := sf.Close(); err != nil {
+			deps.Logger.Error("loader: close snowflake", "error", err.Error())
 		}
-		cleanup = func() { stop(); sf.Close() }
+	}
+	cleanup := closeSF
+	if addr := deps.Getenv(EnvStatusAddr); addr != "" {
+		stop, err := serveStatus(ctx, addr, func(ctx context.Context) (any, error) { return c.Status(ctx) })
+		if err != nil {
+			return platform.App{}, nil, errors.Join(err, sf.Close())
+		}
+		cleanup = func() { stop(); closeSF() }
 	}
 	return platform.App{Consumers: []messaging.Consumer{
 		messaging.ObjectCreatedConsumer(deps.Topology.Name(contracts.QueueLoader), c.Handle),
@@ -103,18 +107,22 @@ func NewDuckDBApplication(ctx context.Context, deps platform.Deps) (platform.App
 		return platform.App{}, nil, fmt.Errorf("loader: open %s: %w", path, err)
 	}
 	if err := wh.Migrate(ctx); err != nil {
-		wh.Close()
-		return platform.App{}, nil, fmt.Errorf("loader: migrate %s: %w", path, err)
+		return platform.App{}, nil, errors.Join(fmt.Errorf("loader: migrate %s: %w", path, err), wh.Close())
 	}
 	l := load.New(load.Config{}, deps.Store, wh, deps.Publisher)
-	cleanup := func() { wh.Close() }
-	if addr := deps.Getenv(EnvStatusAddr); addr != "" {
-		stop, err := serveStatus(addr, func(ctx context.Context) (any, error) { return l.Status(ctx) })
-		if err != nil {
-			wh.Close()
-			return platform.App{}, nil, err
+	// Close checkpoints the file Soda reads: a failure there must not pass silently.
+	closeWH := func() {
+		if err := wh.Close(); err != nil {
+			deps.Logger.Error("loader: close warehouse", "path", path, "error", err.Error())
 		}
-		cleanup = func() { stop(); wh.Close() }
+	}
+	cleanup := closeWH
+	if addr := deps.Getenv(EnvStatusAddr); addr != "" {
+		stop, err := serveStatus(ctx, addr, func(ctx context.Context) (any, error) { return l.Status(ctx) })
+		if err != nil {
+			return platform.App{}, nil, errors.Join(err, wh.Close())
+		}
+		cleanup = func() { stop(); closeWH() }
 	}
 	return platform.App{Consumers: []messaging.Consumer{
 		messaging.ObjectCreatedConsumer(deps.Topology.Name(contracts.QueueLoader), l.Handle),
@@ -126,8 +134,8 @@ const statusHeaderTimeout = 5 * time.Second
 
 // serveStatus answers GET /status with the loader's counts: readers cannot open the DuckDB
 // file while the loader holds it.
-func serveStatus(addr string, status func(context.Context) (any, error)) (stop func(), err error) {
-	ln, err := net.Listen("tcp", addr)
+func serveStatus(ctx context.Context, addr string, status func(context.Context) (any, error)) (stop func(), err error) {
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("loader status on %s: %w", addr, err)
 	}
@@ -139,7 +147,7 @@ func serveStatus(addr string, status func(context.Context) (any, error)) (stop f
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(st)
+		json.NewEncoder(w).Encode(st) //nolint:errcheck // the client hung up: no one to tell
 	})
 	// A client that never finishes its headers must not hold a connection forever.
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: statusHeaderTimeout, IdleTimeout: time.Minute}
@@ -148,5 +156,5 @@ func serveStatus(addr string, status func(context.Context) (any, error)) (stop f
 			fmt.Fprintln(os.Stderr, "loader status server:", err)
 		}
 	}()
-	return func() { srv.Close() }, nil
+	return func() { _ = srv.Close() }, nil // closes the listener; nothing is lost
 }

@@ -17,7 +17,7 @@ func TestStatusServerDropsAStalledClient(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	stop, err := serveStatus(addr, func(context.Context) (any, error) { return nil, nil })
+	stop, err := serveStatus(context.Background(), addr, func(context.Context) (any, error) { return nil, nil })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -105,7 +105,10 @@ func (w *Watcher) peek(ctx context.Context, url string) ([]sqstypes.Message, err
 	seen := map[string]bool{}
 	defer func() {
 		for _, m := range out {
-			w.client.ChangeMessageVisibility(context.WithoutCancel(ctx), &sqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(url), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0})
+			if _, err := w.client.ChangeMessageVisibility(context.WithoutCancel(ctx), &sqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(url), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0}); err != nil {
+				// The message stays hidden until its 30 s visibility ends: say so.
+				telemetry.Logger(ctx).Error("dlq watch: hand back visibility", "queue", url, "message_id", aws.ToString(m.MessageId), "error", err.Error())
+			}
 		}
 	}()
 	for len(out) < w.maxPerQueue {

@@ -81,14 +81,14 @@ func (t *Transformer) Handle(ctx context.Context, msg *contracts.BatchValidated)
 
 	body, _, err := t.store.Get(ctx, msg.StagedKey)
 	if errors.Is(err, lake.ErrNotFound) {
-		return messaging.Permanent(fmt.Errorf("%w: %s: %v", ErrBadStaged, msg.StagedKey, err))
+		return messaging.Permanent(fmt.Errorf("%w: %s: %w", ErrBadStaged, msg.StagedKey, err))
 	}
 	if err != nil {
 		return fmt.Errorf("read staged rows: %w", err)
 	}
 	staged, err := quality.DecodeStaged(body)
 	if err != nil {
-		return messaging.Permanent(fmt.Errorf("%w: %s: %v", ErrBadStaged, msg.StagedKey, err))
+		return messaging.Permanent(fmt.Errorf("%w: %s: %w", ErrBadStaged, msg.StagedKey, err))
 	}
 	if len(staged) != msg.RowsValid {
 		log.Warn("staged row count differs from the event", "staged_rows", len(staged), "rows_valid", msg.RowsValid)
@@ -152,8 +152,8 @@ func ToRows(staged []quality.Row, l Lineage) ([]contracts.Row, error) {
 			return nil, fmt.Errorf("%w: row %d has countryCode %d outside 1..%d", ErrBadStaged, i, s.CountryCode, quality.MaxCountryCode)
 		}
 		r := contracts.Row{
-			Year:          int32(s.Year),
-			CountryCode:   int32(s.CountryCode),
+			Year:          int32(s.Year),        //nolint:gosec // G115: validated year range
+			CountryCode:   int32(s.CountryCode), //nolint:gosec // G115: validated GFN code (< 10000)
 			CountryName:   s.CountryName,
 			ShortName:     s.ShortName,
 			ISOAlpha2:     s.ISOA2,
@@ -176,7 +176,7 @@ func ToRows(staged []quality.Row, l Lineage) ([]contracts.Row, error) {
 		if len(s.Extra) > 0 {
 			b, err := json.Marshal(s.Extra) // map keys sorted: the same row gives the same text
 			if err != nil {
-				return nil, fmt.Errorf("%w: row %d extra fields: %v", ErrBadStaged, i, err)
+				return nil, fmt.Errorf("%w: row %d extra fields: %w", ErrBadStaged, i, err)
 			}
 			e := string(b)
 			r.Extra = &e

@@ -3,6 +3,7 @@ package validate_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -74,7 +75,8 @@ func sodaScan(t *testing.T, soda, mode, src string) map[string]float64 {
 	scan.Env = append(os.Environ(), "HOME="+home, "GFN_STAGING_DUCKDB="+db)
 	out, err := scan.CombinedOutput()
 	// Exit codes: 0 pass, 1 warnings, 2 failures, 3 errors.
-	if ee, ok := err.(*exec.ExitError); err != nil && (!ok || ee.ExitCode() > 2) {
+	var ee *exec.ExitError
+	if err != nil && (!errors.As(err, &ee) || ee.ExitCode() > 2) {
 		t.Fatalf("soda scan: %v\n%s", err, out)
 	}
 	raw, err := os.ReadFile(results)

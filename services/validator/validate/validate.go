@@ -91,7 +91,7 @@ func (v *Validator) Handle(ctx context.Context, msg *contracts.RawBatchLanded) e
 
 	body, _, err := v.store.Get(ctx, msg.Key)
 	if errors.Is(err, lake.ErrNotFound) {
-		return messaging.Permanent(fmt.Errorf("%w: raw object %s: %v", ErrBadEvent, msg.Key, err))
+		return messaging.Permanent(fmt.Errorf("%w: raw object %s: %w", ErrBadEvent, msg.Key, err))
 	}
 	if err != nil {
 		return fmt.Errorf("read raw batch: %w", err)

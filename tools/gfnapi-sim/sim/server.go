@@ -94,7 +94,7 @@ func New(cfg Config) (*Server, error) {
 		faults:  faults,
 		spec:    cfg.Faults,
 		missing: map[int]bool{},
-		rng:     rand.New(rand.NewPCG(uint64(cfg.Seed), 0x9e3779b97f4a7c15)),
+		rng:     rand.New(rand.NewPCG(uint64(cfg.Seed), 0x9e3779b97f4a7c15)), //nolint:gosec // G115: seed bits; wrapping is harmless
 		stats:   Stats{Endpoints: map[string]int64{}, Faults: map[string]int64{}},
 	}
 	if s.log == nil {

@@ -53,7 +53,7 @@ func ParseFilter(expr string) (Filter, error) {
 	for _, raw := range splitUnescaped(expr) {
 		t, err := parseTerm(raw)
 		if err != nil {
-			return Filter{}, fmt.Errorf("%w %q: %v", ErrBadFilter, expr, err)
+			return Filter{}, fmt.Errorf("%w %q: %w", ErrBadFilter, expr, err)
 		}
 		f.terms = append(f.terms, t)
 	}

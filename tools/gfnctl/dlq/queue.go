@@ -40,14 +40,14 @@ func (t *Tool) holdSeconds() int32 {
 	if t.HoldFor <= 0 {
 		return 120
 	}
-	return int32(t.HoldFor / time.Second)
+	return int32(t.HoldFor / time.Second) //nolint:gosec // G115: an operator flag of seconds to minutes
 }
 
 func (t *Tool) pollWait() int32 {
 	if t.PollWait <= 0 {
 		return 1
 	}
-	return int32(t.PollWait / time.Second)
+	return int32(t.PollWait / time.Second) //nolint:gosec // G115: an operator flag of seconds
 }
 
 // Name resolves a queue argument: a base name (gfn-validator-dlq) gets the topology's prefix

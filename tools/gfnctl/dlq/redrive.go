@@ -201,7 +201,7 @@ func (t *Tool) native(ctx context.Context, dlqURL, dstURL string, opts RedriveOp
 	out, err := t.SQS.StartMessageMoveTask(ctx, in, func(o *sqs.Options) { o.Retryer = aws.NopRetryer{} })
 	if err != nil {
 		if unsupported(err) {
-			return fmt.Errorf("%w: %v", ErrNativeUnsupported, err)
+			return fmt.Errorf("%w: %w", ErrNativeUnsupported, err)
 		}
 		return fmt.Errorf("start message move task on %s: %w", res.DLQ, err)
 	}
@@ -274,7 +274,7 @@ func (t *Tool) Cancel(ctx context.Context, dlq string) (string, error) {
 	list, err := t.SQS.ListMessageMoveTasks(ctx, &sqs.ListMessageMoveTasksInput{SourceArn: aws.String(arn)}, func(o *sqs.Options) { o.Retryer = aws.NopRetryer{} })
 	if err != nil {
 		if unsupported(err) {
-			return "", fmt.Errorf("%w: %v", ErrNativeUnsupported, err)
+			return "", fmt.Errorf("%w: %w", ErrNativeUnsupported, err)
 		}
 		return "", fmt.Errorf("list message move tasks of %s: %w", name, err)
 	}

@@ -83,7 +83,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	}
 	top := platform.Topology(opts.Getenv)
 	bus := messaging.NewMemory(top, log)
-	defer bus.Close()
+	defer bus.Close() //nolint:errcheck // in-memory: the run has settled, nothing is in flight
 	// The directory lake stands in for S3's bucket notifications.
 	store.OnCreate(func(ctx context.Context, o lake.ObjectCreated) {
 		if err := bus.NotifyObjectCreated(ctx, o); err != nil {
@@ -236,13 +236,13 @@ func startSimulator(cfg sim.Config, log *slog.Logger) (url string, stop func(), 
 	if err != nil {
 		return "", nil, fmt.Errorf("simulator: %w", err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, fmt.Errorf("simulator: %w", err)
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
-	go hs.Serve(ln)
-	return "http://" + ln.Addr().String() + "/v1", func() { hs.Close() }, nil
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 5 * time.Second}
+	go hs.Serve(ln) //nolint:errcheck // returns ErrServerClosed when stopped; a failed request shows up as the run's error
+	return "http://" + ln.Addr().String() + "/v1", func() { _ = hs.Close() }, nil
 }
 
 // DefaultDataDir is where `make run` keeps the lake and the warehouse.

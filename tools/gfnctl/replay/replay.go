@@ -110,7 +110,7 @@ func year(ctx context.Context, store lake.Store, batchID string) (int, error) {
 	}
 	var idx extract.RawIndex
 	if err := json.Unmarshal(b, &idx); err != nil || idx.Last.Year == 0 {
-		return 0, fmt.Errorf("replay: year of batch %s: raw index has none (%v)", batchID, err)
+		return 0, fmt.Errorf("replay: year of batch %s: raw index has none (%w)", batchID, err)
 	}
 	return idx.Last.Year, nil
 }

@@ -38,7 +38,7 @@ func run(in, out string) error {
 	if err != nil {
 		return fmt.Errorf("open concordance: %w", err)
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // read-only: read errors surface from parse
 	entries, err := parse(f)
 	if err != nil {
 		return fmt.Errorf("parse %s: %w", in, err)
