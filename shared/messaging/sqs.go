@@ -246,7 +246,7 @@ func (s sqsSettler) Defer(ctx context.Context, d Delivery, after time.Duration) 
 		QueueUrl:          aws.String(s.queueURL),
 		MessageBody:       aws.String(string(d.Body)),
 		MessageAttributes: sqsAttributes(d.Attributes),
-		DelaySeconds:      int32(min(after, maxDelay) / time.Second),
+		DelaySeconds:      int32(min(after, maxDelay) / time.Second), //nolint:gosec // G115: at most maxDelay (900 s)
 	})
 	if err != nil {
 		return fmt.Errorf("defer on %s: %w", d.Queue, err)

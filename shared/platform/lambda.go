@@ -30,7 +30,7 @@ func LambdaHandler(sqsHandler func(context.Context, events.SQSEvent) (events.SQS
 			Records    []json.RawMessage `json:"Records"`
 		}
 		if err := json.Unmarshal(payload, &probe); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrUnknownEvent, err)
+			return nil, fmt.Errorf("%w: %w", ErrUnknownEvent, err)
 		}
 		switch {
 		case probe.Source == scheduledSource && probe.DetailType == scheduledDetailType:

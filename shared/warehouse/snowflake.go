@@ -189,8 +189,10 @@ func OpenSnowflake(ctx context.Context, cfg SnowflakeConfig) (*Snowflake, error)
 		Port:      cfg.Port,
 		Protocol:  cfg.Protocol,
 		// Timestamps are UTC wall clock, as in DuckDB.
-		Params:  map[string]*string{"TIMEZONE": ptr("UTC")},
-		Tracing: driverLogLevel,
+		Params: map[string]*string{"TIMEZONE": ptr("UTC")},
+		// Deprecated, but the only field that sets the driver's level before its first
+		// connection logs anything (GO-2026-6665: the driver logs secrets at debug).
+		Tracing: driverLogLevel, //nolint:staticcheck // SA1019: see above
 	}
 	if cfg.PrivateKeyPEM != "" {
 		key, err := parseRSAKey(cfg.PrivateKeyPEM)
@@ -208,8 +210,7 @@ func OpenSnowflake(ctx context.Context, cfg SnowflakeConfig) (*Snowflake, error)
 	// The first connection may have replaced the logger from a client config file (the
 	// driver's "easy logging"); hold it at driverLogLevel all the same.
 	if err := gosnowflake.GetLogger().SetLogLevel(driverLogLevel); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("snowflake: driver log level: %w", err)
+		return nil, errors.Join(fmt.Errorf("snowflake: driver log level: %w", err), db.Close())
 	}
 	return &Snowflake{db: db, warehouse: cfg.Warehouse}, nil
 }

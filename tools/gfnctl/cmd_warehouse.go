@@ -73,7 +73,7 @@ func newLoadCmd() *cobra.Command {
 		Short: "load transformed Parquet into DuckDB by hand (--force reloads loaded files)",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				return errors.New("usage: gfnctl load [--force] [--lake-dir DIR] KEY|PREFIX...")
+				return errors.New("usage: gfnctl load [--force] [--lake-dir DIR] KEY|PREFIX...") //nolint:staticcheck // ST1005: a usage line
 			}
 			return runLoad(cmd.Context(), path, lakeDir, force, args, cmd.OutOrStdout())
 		},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"strings"
@@ -26,7 +27,7 @@ func gfnctlMain(t *testing.T, args string) (string, int) {
 	cmd.Env = append(os.Environ(), "GFNCTL_AS_MAIN=1", "GFNCTL_ARGS="+args, "AWS_ENDPOINT_URL=http://127.0.0.1:1",
 		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1", "AWS_MAX_ATTEMPTS=1")
 	out, err := cmd.CombinedOutput()
-	if exit, ok := err.(*exec.ExitError); ok {
+	if exit, ok := errors.AsType[*exec.ExitError](err); ok {
 		return string(out), exit.ExitCode()
 	} else if err != nil {
 		t.Fatalf("gfnctl %s: %v", args, err)

@@ -3,6 +3,7 @@ package service
 import (
 	"bufio"
 	"context"
+	"errors"
 	"net"
 	"testing"
 	"time"
@@ -33,7 +34,7 @@ func TestStatusServerDropsAStalledClient(t *testing.T) {
 	begin := time.Now()
 	conn.SetReadDeadline(time.Now().Add(statusHeaderTimeout + 5*time.Second))
 	_, err = bufio.NewReader(conn).ReadString('\n')
-	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
 		t.Fatalf("the server still held the stalled connection after %v", time.Since(begin))
 	}
 }

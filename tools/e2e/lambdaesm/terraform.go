@@ -402,7 +402,7 @@ func (s *scope) mapping(r *resource, scopes []*scope) (Mapping, error) {
 	if a, ok := r.body.Attributes["function_response_types"]; ok {
 		v, err := s.eval(a.Expr, nil)
 		if err != nil || !v.IsWhollyKnown() || !v.CanIterateElements() {
-			return m, fmt.Errorf("%s.%s: function_response_types is not a known list here (%v)", r.typ, r.name, err)
+			return m, fmt.Errorf("%s.%s: function_response_types is not a known list here (%w)", r.typ, r.name, err)
 		}
 		for it := v.ElementIterator(); it.Next(); {
 			if _, e := it.Element(); e.Type() == cty.String && e.AsString() == "ReportBatchItemFailures" {
