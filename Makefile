@@ -37,7 +37,7 @@ e2e:
 
 # Everything CI runs: vet, then every module's tests (unit, component tests on moto, e2e).
 test: venv venv-fakesnow vet $(TEST_EXTRA)
-	$(GO) test -p 2 -count=1 -timeout 25m $(PKGS)
+	$(GO) test -p 2 -count=1 -timeout 40m $(PKGS)
 
 vet:
 	@unformatted=$$(gofmt -l contracts shared services tools); \

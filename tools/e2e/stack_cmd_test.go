@@ -72,7 +72,9 @@ func TestStackCommand(t *testing.T) {
 		}
 	}()
 
-	// The exports come last, once the stack is up.
+	// The exports come last, once the stack is up; a stack that never prints them fails here
+	// rather than at the package's timeout.
+	hung := time.AfterFunc(5*time.Minute, func() { cmd.Process.Kill() })
 	var env []string
 	sc := bufio.NewScanner(stdout)
 	for sc.Scan() && !strings.HasPrefix(sc.Text(), "export AWS_REGION=") {
@@ -81,6 +83,7 @@ func TestStackCommand(t *testing.T) {
 			env = append(env, k+"="+strings.Trim(v, `"`))
 		}
 	}
+	hung.Stop()
 	if len(env) < 2 || !strings.HasPrefix(env[0], "AWS_ENDPOINT_URL=http") {
 		errOut, _ := os.ReadFile(filepath.Join(dir, "stack.err"))
 		t.Fatalf("exports %v\n%s", env, errOut)

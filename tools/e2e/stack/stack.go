@@ -295,10 +295,12 @@ func (s *Stack) ExportEnv() []string {
 	if os.Getenv("AWS_ACCESS_KEY_ID") == "" {
 		env = append(env, "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test")
 	}
-	if os.Getenv("AWS_REGION") == "" {
-		env = append(env, "AWS_REGION=us-east-1")
+	// The region always, last: a new shell needs it, and it is no secret.
+	region := os.Getenv("AWS_REGION")
+	if region == "" {
+		region = "us-east-1"
 	}
-	return env
+	return append(env, "AWS_REGION="+region)
 }
 
 // Env is the environment every process of the stack gets.
