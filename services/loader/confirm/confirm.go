@@ -168,6 +168,7 @@ func (c *Confirmer) Handle(ctx context.Context, o *lake.ObjectCreated) error {
 	if err := c.pub.Publish(ctx, msg); err != nil {
 		return fmt.Errorf("load confirm: publish BatchLoaded for %s: %w", o.Key, err)
 	}
+	telemetry.RecordSnowpipeLatency(ctx, runID, batchID, o.Key, created, rec.LastLoadTime)
 	log.InfoContext(ctx, "snowpipe load confirmed", "key", o.Key, "load_id", loadID, "rows_loaded", rec.RowCount,
 		"table_rows", tableRows, "snowpipe_latency_seconds", latency.Seconds(), "confirmed_after_seconds", age.Seconds())
 	return nil
