@@ -1,8 +1,10 @@
 package confirm
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"github.com/gfnpipeline/shared/telemetry"
 	"strings"
 	"testing"
 	"time"
@@ -81,7 +83,9 @@ func TestConfirm(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := &records{loads: tc.loads, pending: tc.pending}
 			c, pub, created := setup(t, r, tc.age)
-			err := c.Handle(context.Background(), &lake.ObjectCreated{Key: key})
+			var emf bytes.Buffer
+			ctx := telemetry.WithMetrics(context.Background(), telemetry.NewMetrics(&emf, "loader"))
+			err := c.Handle(ctx, &lake.ObjectCreated{Key: key})
 			if !r.since.Equal(created.Add(-clockSlack)) {
 				t.Errorf("asked for loads since %v, want the object's creation less %v", r.since, clockSlack)
 			}
@@ -109,6 +113,9 @@ func TestConfirm(t *testing.T) {
 			case *contracts.BatchLoaded:
 				if tc.want != "loaded 3215" || m.RowsLoaded != 3215 || m.TableRows != 73942 || m.LoadID != "ld-1" || m.RunID != "run-1" || m.BatchID != "ef-2022" {
 					t.Fatalf("BatchLoaded %+v, want %s", m, tc.want)
+				}
+				if !strings.Contains(emf.String(), `"`+telemetry.MetricSnowpipeLatency+`"`) {
+					t.Fatalf("no %s metric for a confirmed load: %s", telemetry.MetricSnowpipeLatency, emf.String())
 				}
 			case *contracts.BatchFailed:
 				if !strings.Contains(m.Reason, tc.want) || m.Stage != Stage || m.RunID != "run-1" || m.BatchID != "ef-2022" {
