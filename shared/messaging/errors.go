@@ -1,4 +1,4 @@
-// Package messaging carries typed contracts messages over SNS/SQS (watermill-aws) in AWS and
+// Package messaging carries typed contracts messages over SNS/SQS (aws-sdk-go-v2: our own poller with heartbeat and drain) in AWS and
 // over an in-memory bus for the embedded run, with one delivery policy for both: a failed
 // delivery backs off 1 s, 2 s, 4 s, then is dead-lettered with its reason; a message that can
 // never succeed is dead-lettered at once.
