@@ -283,7 +283,7 @@ func CheckTerraform(tf *Terraform, top contracts.Topology, services []Service) [
 	}
 	want := map[string]bool{}
 	for _, n := range top.Notifications {
-		for _, q := range NotifiedQueues(top, n) {
+		for _, q := range notifiedQueues(top, n) {
 			key := n.Prefix + "*" + n.Suffix + " -> " + q
 			want[key] = true
 			if !delivered[key] {
@@ -319,31 +319,13 @@ func CheckTerraform(tf *Terraform, top contracts.Topology, services []Service) [
 	return probs
 }
 
-// LambdaVisibility is a queue's visibility timeout where a Lambda event source consumes it:
-// the topology's LambdaVisibilityTimeoutSeconds where it has one (pollers then use a short,
-// heartbeat-extended base visibility), else its VisibilityTimeoutSeconds. Read by field name
-// so the check holds while contracts.Queue gains that field.
-func LambdaVisibility(q contracts.Queue) int {
-	if f := reflect.ValueOf(q).FieldByName("LambdaVisibilityTimeoutSeconds"); f.IsValid() && f.Int() > 0 {
-		return int(f.Int())
-	}
-	return q.VisibilityTimeoutSeconds
-}
-
-// NotifiedQueues are the queues a topology bucket notification reaches: its Queue, or the
-// unfiltered subscribers of its Topic. Read by field name so the check holds while
-// contracts.BucketNotification moves from a queue to a topic target.
-func NotifiedQueues(top contracts.Topology, n contracts.BucketNotification) []string {
-	v := reflect.ValueOf(n)
-	if f := v.FieldByName("Queue"); f.IsValid() && f.String() != "" {
-		return []string{f.String()}
-	}
+// notifiedQueues are the queues a topology bucket notification reaches: the unfiltered
+// subscribers of its topic.
+func notifiedQueues(top contracts.Topology, n contracts.BucketNotification) []string {
 	var out []string
-	if f := v.FieldByName("Topic"); f.IsValid() {
-		for _, s := range top.Subscriptions {
-			if s.Topic == f.String() && len(s.EventTypes) == 0 {
-				out = append(out, s.Queue)
-			}
+	for _, s := range top.Subscriptions {
+		if s.Topic == n.Topic && len(s.EventTypes) == 0 {
+			out = append(out, s.Queue)
 		}
 	}
 	return out
@@ -398,8 +380,8 @@ func checkLambdaVisibility(tf *Terraform, top contracts.Topology, services []Ser
 			bad("lambda_settings has no %s", s.Name)
 			continue
 		}
-		if q, ok := top.Queue(s.Queue); ok && LambdaVisibility(q) < 6*timeout {
-			bad("queue %s: visibility timeout %ds is under 6x the %s Lambda's timeout %ds", q.Name, LambdaVisibility(q), s.Name, timeout)
+		if q, ok := top.Queue(s.Queue); ok && q.LambdaVisibilityTimeoutSeconds < 6*timeout {
+			bad("queue %s: visibility timeout %ds is under 6x the %s Lambda's timeout %ds", q.Name, q.LambdaVisibilityTimeoutSeconds, s.Name, timeout)
 		}
 		want := fmt.Sprintf("local.queues[%q].visibility_timeout_seconds", s.Queue)
 		if m := tf.Block("module", s.Name); m != nil && !usesRef(m, "queue_visibility_timeout_seconds", want) {

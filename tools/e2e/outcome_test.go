@@ -2,8 +2,6 @@ package e2e_test
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,32 +25,7 @@ func TestQuarantinedYearStrandsNoHealthyYear(t *testing.T) {
 	simData := t.TempDir()
 	years := []int{2017, 2018, 2019, 2020, 2021, 2022}
 	const bad = 2018
-	healthy := 0
-	for _, y := range years {
-		raw := whtest.RawYear(t, y)
-		var records []map[string]any
-		if err := json.Unmarshal(raw, &records); err != nil {
-			t.Fatal(err)
-		}
-		if y == bad {
-			// About 30% of its rows break a rule, as in the report that found the defect.
-			for i, r := range records {
-				if i%10 < 3 {
-					r["value"] = -1
-				}
-			}
-			b, err := json.Marshal(records)
-			if err != nil {
-				t.Fatal(err)
-			}
-			raw = b
-		} else {
-			healthy += len(records)
-		}
-		if err := os.WriteFile(filepath.Join(simData, fmt.Sprintf("data_all_%d.json", y)), raw, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	healthy := whtest.WriteCorpusWithBadYear(t, simData, years, bad)
 	s := start(t, stack.Options{SimDataDir: simData})
 
 	full, err := runPipeline(t, s)

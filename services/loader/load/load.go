@@ -41,7 +41,7 @@ type Loader struct {
 }
 
 // Status is what the loader has done since it started, plus the warehouse's row count; the
-// lead's status endpoint serves it because nothing else can open DuckDB's file meanwhile.
+// status endpoint serves it because nothing else can open DuckDB's file meanwhile.
 type Status struct {
 	TableRows          int64     `json:"table_rows"`
 	FilesLoaded        int       `json:"files_loaded"`

@@ -77,6 +77,38 @@ func RawYear(t testing.TB, year int) []byte {
 	return b
 }
 
+// WriteCorpusWithBadYear writes the recorded years into dir as a simulator recording
+// (data_all_YYYY.json), with about 30% of bad's rows breaking a rule (negative value), far
+// above the quarantine threshold. It returns the rows of the healthy years.
+func WriteCorpusWithBadYear(t testing.TB, dir string, years []int, bad int) (healthyRows int) {
+	t.Helper()
+	for _, y := range years {
+		raw := RawYear(t, y)
+		var records []map[string]any
+		if err := json.Unmarshal(raw, &records); err != nil {
+			t.Fatal(err)
+		}
+		if y == bad {
+			for i, r := range records {
+				if i%10 < 3 {
+					r["value"] = -1
+				}
+			}
+			b, err := json.Marshal(records)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw = b
+		} else {
+			healthyRows += len(records)
+		}
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("data_all_%d.json", y)), raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return healthyRows
+}
+
 // ReadYear decodes one recorded year.
 func ReadYear(t testing.TB, year int) []contracts.APIRecord {
 	t.Helper()

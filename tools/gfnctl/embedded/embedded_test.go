@@ -217,30 +217,7 @@ func TestQuarantinedYearDoesNotStrandHealthyOnesAndIncrementalCatchesUp(t *testi
 	dir, simData := t.TempDir(), t.TempDir()
 	years := []int{2017, 2018, 2019, 2020, 2021, 2022}
 	const bad = 2018
-	healthyRows := 0
-	for _, y := range years {
-		raw := whtest.RawYear(t, y)
-		var records []map[string]any
-		if err := json.Unmarshal(raw, &records); err != nil {
-			t.Fatal(err)
-		}
-		if y == bad {
-			// About 30% of the year's rows break a rule: far above the quarantine threshold.
-			for i, r := range records {
-				if i%10 < 3 {
-					r["value"] = -1
-				}
-			}
-			b, err := json.Marshal(records)
-			if err != nil {
-				t.Fatal(err)
-			}
-			raw = b
-		} else {
-			healthyRows += len(records)
-		}
-		writeFile(t, filepath.Join(simData, fmt.Sprintf("data_all_%d.json", y)), raw)
-	}
+	healthyRows := whtest.WriteCorpusWithBadYear(t, simData, years, bad)
 	runOnce := func(mode string) (*contracts.RunFailed, time.Duration) {
 		t.Helper()
 		begin := time.Now()
