@@ -13,7 +13,7 @@ PKGS := ./contracts/... ./shared/... ./services/extractor/... ./services/validat
 	./services/transformer/... ./services/loader/... ./services/notifier/... \
 	./tools/gfnapi-sim/... ./tools/gfnctl/... ./tools/e2e/... ./tools/deploytest/...
 # Benchmarks that print `bench <name> key=value` lines, one core each.
-BENCH_PKGS := ./services/extractor/extract ./contracts/quality ./services/transformer/transform ./services/loader/load ./tools/gfnctl/embedded
+BENCH_PKGS := ./services/extractor/internal/extract ./contracts/quality ./services/transformer/internal/transform ./services/loader/internal/load ./tools/gfnctl/embedded
 GFN_DATA_DIR ?=
 export GFN_DATA_DIR
 

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/gfnpipeline/contracts"
-	"github.com/gfnpipeline/services/loader/load"
+	"github.com/gfnpipeline/services/loader/internal/load"
 	"github.com/gfnpipeline/shared/awstest"
 	"github.com/gfnpipeline/tools/e2e/stack"
 	"github.com/gfnpipeline/tools/gfnctl/dlq"

@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gfnpipeline/contracts"
-	"github.com/gfnpipeline/services/loader/load"
+	"github.com/gfnpipeline/services/loader/internal/load"
 	"github.com/gfnpipeline/shared/awsconfig"
 	"github.com/gfnpipeline/shared/lake"
 	"github.com/gfnpipeline/shared/platform"

@@ -7,8 +7,8 @@ import (
 	"strconv"
 
 	"github.com/gfnpipeline/contracts"
-	"github.com/gfnpipeline/services/extractor/extract"
-	"github.com/gfnpipeline/services/extractor/gfnapi"
+	"github.com/gfnpipeline/services/extractor/internal/extract"
+	"github.com/gfnpipeline/services/extractor/internal/gfnapi"
 	"github.com/gfnpipeline/shared/messaging"
 	"github.com/gfnpipeline/shared/platform"
 )

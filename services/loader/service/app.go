@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/gfnpipeline/contracts"
-	"github.com/gfnpipeline/services/loader/confirm"
-	"github.com/gfnpipeline/services/loader/load"
+	"github.com/gfnpipeline/services/loader/internal/confirm"
+	"github.com/gfnpipeline/services/loader/internal/load"
 	"github.com/gfnpipeline/shared/messaging"
 	"github.com/gfnpipeline/shared/platform"
 	"github.com/gfnpipeline/shared/warehouse"

@@ -10,8 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/gfnpipeline/contracts"
-	"github.com/gfnpipeline/services/notifier/dlqwatch"
-	"github.com/gfnpipeline/services/notifier/notify"
+	"github.com/gfnpipeline/services/notifier/internal/dlqwatch"
+	"github.com/gfnpipeline/services/notifier/internal/notify"
 	"github.com/gfnpipeline/shared/messaging"
 	"github.com/gfnpipeline/shared/platform"
 )

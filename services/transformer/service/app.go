@@ -5,7 +5,7 @@ import (
 	"context"
 
 	"github.com/gfnpipeline/contracts"
-	"github.com/gfnpipeline/services/transformer/transform"
+	"github.com/gfnpipeline/services/transformer/internal/transform"
 	"github.com/gfnpipeline/shared/messaging"
 	"github.com/gfnpipeline/shared/platform"
 )

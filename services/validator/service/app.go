@@ -7,7 +7,7 @@ import (
 	"strconv"
 
 	"github.com/gfnpipeline/contracts"
-	"github.com/gfnpipeline/services/validator/validate"
+	"github.com/gfnpipeline/services/validator/internal/validate"
 	"github.com/gfnpipeline/shared/messaging"
 	"github.com/gfnpipeline/shared/platform"
 )

@@ -20,7 +20,7 @@ import (
 	"github.com/gfnpipeline/contracts"
 	extractor "github.com/gfnpipeline/services/extractor/service"
 	loader "github.com/gfnpipeline/services/loader/service"
-	"github.com/gfnpipeline/services/notifier/notify"
+	"github.com/gfnpipeline/services/notifier/internal/notify"
 	notifier "github.com/gfnpipeline/services/notifier/service"
 	transformer "github.com/gfnpipeline/services/transformer/service"
 	validator "github.com/gfnpipeline/services/validator/service"

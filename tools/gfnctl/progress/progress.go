@@ -13,7 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/gfnpipeline/contracts"
-	"github.com/gfnpipeline/services/notifier/notify"
+	"github.com/gfnpipeline/services/notifier/internal/notify"
 )
 
 // Counts are a run's batches per stage reached, and its rows.

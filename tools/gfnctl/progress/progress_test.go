@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/gfnpipeline/contracts"
-	"github.com/gfnpipeline/services/notifier/notify"
+	"github.com/gfnpipeline/services/notifier/internal/notify"
 	"github.com/gfnpipeline/shared/lake"
 	"github.com/gfnpipeline/tools/gfnctl/progress"
 )

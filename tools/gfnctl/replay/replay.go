@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/gfnpipeline/contracts"
-	"github.com/gfnpipeline/services/extractor/extract"
+	"github.com/gfnpipeline/services/extractor/internal/extract"
 	"github.com/gfnpipeline/shared/lake"
 	"github.com/gfnpipeline/shared/messaging"
 )

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/gfnpipeline/contracts"
-	"github.com/gfnpipeline/services/notifier/notify"
+	"github.com/gfnpipeline/services/notifier/internal/notify"
 	"github.com/gfnpipeline/shared/lake"
 	"github.com/gfnpipeline/shared/messaging"
 )

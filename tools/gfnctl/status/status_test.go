@@ -14,7 +14,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/gfnpipeline/contracts"
-	"github.com/gfnpipeline/services/notifier/notify"
+	"github.com/gfnpipeline/services/notifier/internal/notify"
 	"github.com/gfnpipeline/shared/awsconfig"
 	"github.com/gfnpipeline/shared/awstest"
 	"github.com/gfnpipeline/shared/lake"

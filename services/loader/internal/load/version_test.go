@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/gfnpipeline/contracts"
-	"github.com/gfnpipeline/services/loader/load"
+	"github.com/gfnpipeline/services/loader/internal/load"
 	"github.com/gfnpipeline/shared/awsconfig"
 	"github.com/gfnpipeline/shared/awstest"
 	"github.com/gfnpipeline/shared/lake"

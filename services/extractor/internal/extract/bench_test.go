@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/gfnpipeline/contracts"
-	"github.com/gfnpipeline/services/extractor/gfnapi"
+	"github.com/gfnpipeline/services/extractor/internal/gfnapi"
 	"github.com/gfnpipeline/shared/lake"
 )
 

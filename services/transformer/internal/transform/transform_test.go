@@ -13,7 +13,7 @@ import (
 	"github.com/gfnpipeline/contracts"
 	"github.com/gfnpipeline/contracts/quality"
 	"github.com/gfnpipeline/contracts/quality/qualitytest"
-	"github.com/gfnpipeline/services/transformer/transform"
+	"github.com/gfnpipeline/services/transformer/internal/transform"
 	"github.com/gfnpipeline/shared/lake"
 	"github.com/gfnpipeline/shared/messaging"
 	"github.com/gfnpipeline/shared/messaging/messagingtest"

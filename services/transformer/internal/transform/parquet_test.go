@@ -15,13 +15,13 @@ import (
 	"github.com/gfnpipeline/contracts"
 	"github.com/gfnpipeline/contracts/concordance"
 	"github.com/gfnpipeline/contracts/quality"
-	"github.com/gfnpipeline/services/transformer/transform"
+	"github.com/gfnpipeline/services/transformer/internal/transform"
 
 	_ "github.com/duckdb/duckdb-go/v2"
 )
 
 // recordingDir is the shared data next to the repository (never copied into it).
-var recordingDir = filepath.Join("..", "..", "..", "..", "shared", "data", "gfn-api-recording")
+var recordingDir = filepath.Join("..", "..", "..", "..", "..", "shared", "data", "gfn-api-recording")
 
 const recordingRows = 73942
 

@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/gfnpipeline/contracts"
-	"github.com/gfnpipeline/services/extractor/extract"
-	"github.com/gfnpipeline/services/extractor/gfnapi"
+	"github.com/gfnpipeline/services/extractor/internal/extract"
+	"github.com/gfnpipeline/services/extractor/internal/gfnapi"
 	"github.com/gfnpipeline/shared/lake"
 	"github.com/gfnpipeline/shared/messaging"
 	"github.com/gfnpipeline/shared/telemetry"

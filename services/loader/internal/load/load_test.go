@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/gfnpipeline/contracts"
-	"github.com/gfnpipeline/services/loader/load"
+	"github.com/gfnpipeline/services/loader/internal/load"
 	"github.com/gfnpipeline/shared/lake"
 	"github.com/gfnpipeline/shared/messaging"
 	"github.com/gfnpipeline/shared/messaging/messagingtest"

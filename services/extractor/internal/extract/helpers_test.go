@@ -15,15 +15,15 @@ import (
 	"time"
 
 	"github.com/gfnpipeline/contracts"
-	"github.com/gfnpipeline/services/extractor/extract"
-	"github.com/gfnpipeline/services/extractor/gfnapi"
+	"github.com/gfnpipeline/services/extractor/internal/extract"
+	"github.com/gfnpipeline/services/extractor/internal/gfnapi"
 	"github.com/gfnpipeline/shared/lake"
 	"github.com/gfnpipeline/shared/messaging/messagingtest"
 	"github.com/gfnpipeline/tools/gfnapi-sim/sim"
 )
 
 // recordingDir is ../shared/data relative to the repository root.
-const recordingDir = "../../../../shared/data/gfn-api-recording"
+const recordingDir = "../../../../../shared/data/gfn-api-recording"
 
 const apiKey = "extract-test-key"
 

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/gfnpipeline/contracts"
-	"github.com/gfnpipeline/services/notifier/notify"
+	"github.com/gfnpipeline/services/notifier/internal/notify"
 	"github.com/gfnpipeline/shared/awsconfig"
 	"github.com/gfnpipeline/shared/awstest"
 	"github.com/gfnpipeline/shared/lake"

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gfnpipeline/services/extractor/gfnapi"
+	"github.com/gfnpipeline/services/extractor/internal/gfnapi"
 	"github.com/gfnpipeline/shared/telemetry"
 	"github.com/gfnpipeline/tools/gfnapi-sim/sim"
 )

@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/gfnpipeline/services/extractor/gfnapi"
+	"github.com/gfnpipeline/services/extractor/internal/gfnapi"
 )
 
 func TestKeyFromEnv(t *testing.T) {

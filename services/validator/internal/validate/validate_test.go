@@ -17,7 +17,7 @@ import (
 	"github.com/gfnpipeline/contracts"
 	"github.com/gfnpipeline/contracts/quality"
 	"github.com/gfnpipeline/contracts/quality/qualitytest"
-	"github.com/gfnpipeline/services/validator/validate"
+	"github.com/gfnpipeline/services/validator/internal/validate"
 	"github.com/gfnpipeline/shared/lake"
 	"github.com/gfnpipeline/shared/messaging"
 	"github.com/gfnpipeline/shared/messaging/messagingtest"
@@ -295,7 +295,7 @@ func TestRecordedYear(t *testing.T) {
 
 func repoRoot(t *testing.T) string {
 	t.Helper()
-	root, err := filepath.Abs(filepath.Join("..", "..", ".."))
+	root, err := filepath.Abs(filepath.Join("..", "..", "..", ".."))
 	if err != nil {
 		t.Fatal(err)
 	}
