@@ -23,12 +23,12 @@
 //	metadata/schemas/ecological_footprint_v1.json
 //	    SchemaKey. The record schema, written by the transformer; for readers of the Parquet.
 //	metadata/raw-index/<batch>.json
-//	    RawIndexKey. A batch's latest raw object and its sha256. Written and read by the
-//	    extractor (incremental planning, the unchanged check); read by gfnctl replay.
+//	    RawIndexKey, content RawIndex. A batch's latest raw object and its sha256. Written and
+//	    read by the extractor (incremental planning, the unchanged check); read by gfnctl replay.
 //	metadata/dlq-alerts/<queue>/<message_id>.json
 //	    DLQAlertKey. A dead-lettered message already alerted on. Written and read (write-once)
 //	    by the notifier's DLQ watch.
-//	metadata/runs/<run_id>/                                   RunPrefix: the run ledger
+//	metadata/runs/<run_id>/                                   RunPrefix: the run ledger (package runledger)
 //	    plan.json                                 RunPlanKey: ExtractionPlanned
 //	    batches/<batch|_run>/<EventType>.json     RunEventKey: each event the run met
 //	    outcome/<RunCompleted|RunFailed>.json     RunOutcomeKey: the outcome claim

@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/gfnpipeline/contracts"
-	"github.com/gfnpipeline/services/loader/internal/load"
+	loader "github.com/gfnpipeline/services/loader/service"
 	"github.com/gfnpipeline/shared/awstest"
 	"github.com/gfnpipeline/shared/lake"
 	"github.com/gfnpipeline/shared/messaging"
@@ -201,9 +201,9 @@ func redeliverEveryNotification(t *testing.T, s *stack.Stack, want int) {
 	}
 }
 
-func loaderStatus(t *testing.T, s *stack.Stack) load.Status {
+func loaderStatus(t *testing.T, s *stack.Stack) loader.Status {
 	t.Helper()
-	var st load.Status
+	var st loader.Status
 	if err := s.LoaderStatus(context.Background(), &st); err != nil {
 		t.Fatal(err)
 	}

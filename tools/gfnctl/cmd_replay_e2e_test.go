@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/gfnpipeline/contracts"
-	"github.com/gfnpipeline/services/loader/internal/load"
+	loader "github.com/gfnpipeline/services/loader/service"
 	"github.com/gfnpipeline/shared/awstest"
 	"github.com/gfnpipeline/tools/e2e/stack"
 	"github.com/gfnpipeline/tools/gfnctl/dlq"
@@ -210,9 +210,9 @@ func simRequests(t *testing.T, s *stack.Stack) float64 {
 	return n
 }
 
-func loaderStatus(t *testing.T, s *stack.Stack) load.Status {
+func loaderStatus(t *testing.T, s *stack.Stack) loader.Status {
 	t.Helper()
-	var st load.Status
+	var st loader.Status
 	if err := s.LoaderStatus(context.Background(), &st); err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gfnpipeline/contracts"
-	"github.com/gfnpipeline/services/loader/internal/load"
+	loader "github.com/gfnpipeline/services/loader/service"
 	"github.com/gfnpipeline/shared/awsconfig"
 	"github.com/gfnpipeline/shared/lake"
 	"github.com/gfnpipeline/shared/platform"
@@ -107,7 +107,7 @@ func runLoad(ctx context.Context, path, lakeDir string, force bool, args []strin
 	if err := wh.Migrate(ctx); err != nil {
 		return err
 	}
-	l := load.New(load.Config{Force: force}, store, wh, printPublisher{enc: json.NewEncoder(stdout)})
+	pub := printPublisher{enc: json.NewEncoder(stdout)}
 	for _, arg := range args {
 		keys := []string{arg}
 		if strings.HasSuffix(arg, "/") {
@@ -120,10 +120,8 @@ func runLoad(ctx context.Context, path, lakeDir string, force bool, args []strin
 				keys = append(keys, o.Key)
 			}
 		}
-		for _, k := range keys {
-			if err := l.Handle(ctx, &lake.ObjectCreated{Bucket: store.Bucket(), Key: k}); err != nil {
-				return err
-			}
+		if err := loader.LoadFiles(ctx, store, wh, pub, force, keys...); err != nil {
+			return err
 		}
 	}
 	return nil

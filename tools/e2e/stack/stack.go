@@ -496,8 +496,8 @@ func (s *Stack) SimStats(ctx context.Context) (map[string]any, error) {
 	return out, getJSON(ctx, s.SimURL+"/_sim/stats", &out)
 }
 
-// LoaderStatus decodes the loader's GET /status into into (a load.Status: the stack does not
-// import the loader, which would link DuckDB into `make e2e`'s driver).
+// LoaderStatus decodes the loader's GET /status into into (the loader service's Status: the
+// stack does not import the loader, which would link DuckDB into `make e2e`'s driver).
 func (s *Stack) LoaderStatus(ctx context.Context, into any) error {
 	return getJSON(ctx, s.StatusURL, into)
 }

@@ -20,13 +20,13 @@ import (
 	"github.com/gfnpipeline/contracts"
 	extractor "github.com/gfnpipeline/services/extractor/service"
 	loader "github.com/gfnpipeline/services/loader/service"
-	"github.com/gfnpipeline/services/notifier/internal/notify"
 	notifier "github.com/gfnpipeline/services/notifier/service"
 	transformer "github.com/gfnpipeline/services/transformer/service"
 	validator "github.com/gfnpipeline/services/validator/service"
 	"github.com/gfnpipeline/shared/lake"
 	"github.com/gfnpipeline/shared/messaging"
 	"github.com/gfnpipeline/shared/platform"
+	"github.com/gfnpipeline/shared/runledger"
 	"github.com/gfnpipeline/tools/gfnapi-sim/sim"
 	"github.com/gfnpipeline/tools/gfnctl/runs"
 )
@@ -43,7 +43,7 @@ type Options struct {
 	Timeout time.Duration
 	Logger  *slog.Logger
 	// Progress, when set, sees the run's ledger as the run goes (gfnctl's progress line).
-	Progress func(notify.Run)
+	Progress func(runledger.Run)
 }
 
 // Result of an embedded run.

@@ -13,7 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/gfnpipeline/contracts"
-	"github.com/gfnpipeline/services/notifier/internal/notify"
+	"github.com/gfnpipeline/shared/runledger"
 )
 
 // Counts are a run's batches per stage reached, and its rows.
@@ -24,7 +24,7 @@ type Counts struct {
 
 // FromRun counts what the run's ledger shows so far. A failed batch was quarantined or given
 // up on and not loaded since (a redrive can still load it).
-func FromRun(run notify.Run) Counts {
+func FromRun(run runledger.Run) Counts {
 	var c Counts
 	if run.Plan != nil {
 		c.Planned = len(run.Plan.Batches)
@@ -56,7 +56,7 @@ func FromRun(run notify.Run) Counts {
 	return c
 }
 
-func decode(b *notify.BatchState, m contracts.Message) bool {
+func decode(b *runledger.BatchState, m contracts.Message) bool {
 	raw, ok := b.Stages[m.EventType()]
 	return ok && json.Unmarshal(raw, m) == nil
 }
@@ -99,7 +99,7 @@ func New(f *os.File) *Display {
 func NewPlain(w io.Writer) *Display { return &Display{w: w, interval: 2 * time.Second} }
 
 // Update shows the run's counts.
-func (d *Display) Update(run notify.Run) {
+func (d *Display) Update(run runledger.Run) {
 	c := FromRun(run)
 	d.cur, d.runID = c, run.RunID
 	if d.bar != nil {

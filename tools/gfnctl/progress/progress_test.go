@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/gfnpipeline/contracts"
-	"github.com/gfnpipeline/services/notifier/internal/notify"
 	"github.com/gfnpipeline/shared/lake"
+	"github.com/gfnpipeline/shared/runledger"
 	"github.com/gfnpipeline/tools/gfnctl/progress"
 )
 
@@ -18,11 +18,11 @@ func TestCountsAndPlainLines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ledger := notify.NewLedger(store)
+	ledger := runledger.New(store)
 	h := func(batch string) contracts.Header { return contracts.Header{RunID: "run-p", BatchID: batch} }
 	var out bytes.Buffer
 	d := progress.NewPlain(&out)
-	record := func(ms ...contracts.Message) notify.Run {
+	record := func(ms ...contracts.Message) runledger.Run {
 		t.Helper()
 		for _, m := range ms {
 			if err := ledger.Record(ctx, m); err != nil {

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/gfnpipeline/contracts"
-	"github.com/gfnpipeline/services/extractor/internal/extract"
 	"github.com/gfnpipeline/shared/lake"
 	"github.com/gfnpipeline/shared/messaging"
 )
@@ -108,7 +107,7 @@ func year(ctx context.Context, store lake.Store, batchID string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("replay: year of batch %s: %w", batchID, err)
 	}
-	var idx extract.RawIndex
+	var idx lake.RawIndex
 	if err := json.Unmarshal(b, &idx); err != nil || idx.Last.Year == 0 {
 		return 0, fmt.Errorf("replay: year of batch %s: raw index has none (%w)", batchID, err)
 	}

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/gfnpipeline/contracts"
-	"github.com/gfnpipeline/services/notifier/internal/notify"
 	"github.com/gfnpipeline/shared/lake"
+	"github.com/gfnpipeline/shared/runledger"
 	"github.com/gfnpipeline/tools/gfnctl/runs"
 )
 
@@ -34,7 +34,7 @@ func TestAwaitPickup(t *testing.T) {
 			t.Fatal(err)
 		}
 		if tc.planned {
-			if err := notify.NewLedger(store).Record(ctx, &contracts.ExtractionPlanned{Header: contracts.Header{RunID: "run-1"}}); err != nil {
+			if err := runledger.New(store).Record(ctx, &contracts.ExtractionPlanned{Header: contracts.Header{RunID: "run-1"}}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/gfnpipeline/contracts"
-	"github.com/gfnpipeline/services/notifier/internal/notify"
 	"github.com/gfnpipeline/shared/lake"
 	"github.com/gfnpipeline/shared/messaging"
+	"github.com/gfnpipeline/shared/runledger"
 )
 
 // NewRunID is a sortable, unique run id.
@@ -48,11 +48,11 @@ type WaitOption func(*waitConfig)
 
 type waitConfig struct {
 	untilCompleted bool
-	progress       func(notify.Run)
+	progress       func(runledger.Run)
 }
 
 // OnProgress hands every poll's ledger of the run to fn (a progress display); nil is none.
-func OnProgress(fn func(notify.Run)) WaitOption { return func(c *waitConfig) { c.progress = fn } }
+func OnProgress(fn func(runledger.Run)) WaitOption { return func(c *waitConfig) { c.progress = fn } }
 
 // UntilCompleted makes Wait look past a RunFailed for a later RunCompleted: a failed run
 // completes once its dead-lettered batch is redriven and loaded. When ctx ends first, Wait
@@ -65,7 +65,7 @@ func Wait(ctx context.Context, store lake.Store, runID string, every time.Durati
 	for _, o := range opts {
 		o(&cfg)
 	}
-	ledger := notify.NewLedger(store)
+	ledger := runledger.New(store)
 	t := time.NewTicker(every)
 	defer t.Stop()
 	var failed contracts.Message
@@ -134,7 +134,7 @@ type Depth func(ctx context.Context) (visible, inFlight int64, err error)
 // flight, nothing consumes the queue: ErrNoConsumer, within seconds rather than at the run's
 // timeout. A queue with messages in flight has a (busy) consumer, and the wait goes on.
 func AwaitPickup(ctx context.Context, store lake.Store, runID, queue string, depth Depth, within, every time.Duration) error {
-	ledger := notify.NewLedger(store)
+	ledger := runledger.New(store)
 	deadline := time.Now().Add(within)
 	for {
 		run, err := ledger.Load(ctx, runID)

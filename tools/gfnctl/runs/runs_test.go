@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/gfnpipeline/contracts"
-	"github.com/gfnpipeline/services/notifier/internal/notify"
 	"github.com/gfnpipeline/shared/lake"
+	"github.com/gfnpipeline/shared/runledger"
 	"github.com/gfnpipeline/tools/gfnctl/runs"
 )
 
@@ -18,7 +18,7 @@ func TestWaitUntilCompleted(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	ledger := notify.NewLedger(store)
+	ledger := runledger.New(store)
 	h := contracts.Header{RunID: "run-1"}
 	announce := func(m contracts.Message) error {
 		if _, err := ledger.ClaimOutcome(ctx, m, "test", time.Now()); err != nil {

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/gfnpipeline/contracts"
-	"github.com/gfnpipeline/services/notifier/internal/notify"
 	"github.com/gfnpipeline/shared/lake"
+	"github.com/gfnpipeline/shared/runledger"
 	"github.com/gfnpipeline/tools/gfnctl/dlq"
 )
 
@@ -133,10 +133,10 @@ func Newest(ctx context.Context, store lake.Store) (string, error) {
 // runID "" when the ledger is empty) is pending: its queues still tell where its request is.
 func Gather(ctx context.Context, store lake.Store, tool *dlq.Tool, runID string) (Report, error) {
 	rep := Report{RunID: runID, Status: StatusRunning}
-	run := notify.Run{RunID: runID}
+	run := runledger.Run{RunID: runID}
 	if runID != "" {
 		var err error
-		if run, err = notify.NewLedger(store).Load(ctx, runID); err != nil {
+		if run, err = runledger.New(store).Load(ctx, runID); err != nil {
 			return rep, err
 		}
 	}
@@ -219,7 +219,7 @@ var stageOutputs = []struct {
 }
 
 // stages counts each service's handled and failed batches from the ledger.
-func stages(batches []*notify.BatchState) []Stage {
+func stages(batches []*runledger.BatchState) []Stage {
 	out := make([]Stage, len(stageOutputs))
 	for i, so := range stageOutputs {
 		out[i].Name = so.name
@@ -272,7 +272,7 @@ func newestDLQError(ctx context.Context, tool *dlq.Tool, queues []Queue) (*LastE
 
 // batchRow reads a batch's stage events; a batch that reached BatchLoaded has no failure
 // even when it failed before (it was redriven).
-func batchRow(b *notify.BatchState, planned bool) (Batch, string) {
+func batchRow(b *runledger.BatchState, planned bool) (Batch, string) {
 	row := Batch{BatchID: b.BatchID, Year: b.Year, Planned: planned}
 	var (
 		landed      contracts.RawBatchLanded
@@ -308,7 +308,7 @@ func batchRow(b *notify.BatchState, planned bool) (Batch, string) {
 	return row, row.Failure
 }
 
-func decode(b *notify.BatchState, m contracts.Message) bool {
+func decode(b *runledger.BatchState, m contracts.Message) bool {
 	raw, ok := b.Stages[m.EventType()]
 	return ok && json.Unmarshal(raw, m) == nil
 }

@@ -14,10 +14,10 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/gfnpipeline/contracts"
-	"github.com/gfnpipeline/services/notifier/internal/notify"
 	"github.com/gfnpipeline/shared/awsconfig"
 	"github.com/gfnpipeline/shared/awstest"
 	"github.com/gfnpipeline/shared/lake"
+	"github.com/gfnpipeline/shared/runledger"
 	"github.com/gfnpipeline/tools/gfnctl/dlq"
 	"github.com/gfnpipeline/tools/gfnctl/status"
 )
@@ -32,7 +32,7 @@ func TestGather(t *testing.T) {
 		t.Fatalf("empty ledger: %v", err)
 	}
 
-	ledger := notify.NewLedger(store)
+	ledger := runledger.New(store)
 	h := func(run, batch string) contracts.Header { return contracts.Header{RunID: run, BatchID: batch} }
 	record := func(ms ...contracts.Message) {
 		for _, m := range ms {
@@ -130,7 +130,7 @@ func TestGatherShowsTheSodaScan(t *testing.T) {
 		t.Fatal(err)
 	}
 	plan := &contracts.ExtractionPlanned{Header: contracts.Header{RunID: "run-q"}, Batches: []contracts.PlannedBatch{{BatchID: "ef-2022", Year: 2022}}}
-	if err := notify.NewLedger(store).Record(ctx, plan); err != nil {
+	if err := runledger.New(store).Record(ctx, plan); err != nil {
 		t.Fatal(err)
 	}
 	rep, err := status.Gather(ctx, store, nil, "run-q")

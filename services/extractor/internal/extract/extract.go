@@ -24,19 +24,6 @@ import (
 	"github.com/gfnpipeline/shared/telemetry"
 )
 
-// RawIndex is the content of a raw index object.
-type RawIndex struct {
-	BatchID string `json:"batch_id"`
-	Key     string `json:"key"`
-	// SHA256 is of the JSON bytes (before any gzip), like the object's sha256 metadata.
-	SHA256  string `json:"sha256"`
-	Records int    `json:"records"`
-	Bytes   int64  `json:"bytes"`
-	// Last is the latest event published for the batch, re-published as is when the same
-	// request is delivered again.
-	Last contracts.RawBatchLanded `json:"last_event"`
-}
-
 // DefaultRecheckLast is how many of the newest years an incremental run extracts again even
 // when they have landed before (GFN revises recent years).
 const DefaultRecheckLast = 3
@@ -198,7 +185,7 @@ func (e *Extractor) incrementalYears(ctx context.Context, req *contracts.Extract
 }
 
 // loaded reports whether the run that last landed the batch's raw object loaded it.
-func (e *Extractor) loaded(ctx context.Context, idx *RawIndex) (bool, error) {
+func (e *Extractor) loaded(ctx context.Context, idx *lake.RawIndex) (bool, error) {
 	key := lake.RunEventKey(idx.Last.RunID, idx.BatchID, (contracts.BatchLoaded{}).EventType())
 	_, err := e.store.Head(ctx, key)
 	switch {
@@ -279,7 +266,7 @@ func (e *Extractor) extractBatch(ctx context.Context, req *contracts.ExtractionR
 
 // land writes content unless the batch's latest object already holds the same bytes. Raw
 // objects are never overwritten: a taken key with other bytes gets a numbered suffix.
-func (e *Extractor) land(ctx context.Context, req *contracts.ExtractionRequested, year int, content []byte, records int, idx *RawIndex) error {
+func (e *Extractor) land(ctx context.Context, req *contracts.ExtractionRequested, year int, content []byte, records int, idx *lake.RawIndex) error {
 	log := telemetry.Logger(ctx).With("year", year)
 	sum := sha256.Sum256(content)
 	sha := hex.EncodeToString(sum[:])
@@ -338,7 +325,7 @@ func (e *Extractor) land(ctx context.Context, req *contracts.ExtractionRequested
 
 // reannounce announces the batch's landed raw object for this run (a year that landed but
 // never loaded), without calling the API. It reports false when the object is not intact.
-func (e *Extractor) reannounce(ctx context.Context, req *contracts.ExtractionRequested, idx *RawIndex) (bool, error) {
+func (e *Extractor) reannounce(ctx context.Context, req *contracts.ExtractionRequested, idx *lake.RawIndex) (bool, error) {
 	o, err := e.store.Head(ctx, idx.Key)
 	if errors.Is(err, lake.ErrNotFound) {
 		return false, nil
@@ -390,7 +377,7 @@ func (e *Extractor) putNew(ctx context.Context, key string, obj []byte, sha stri
 	return "", fmt.Errorf("put %s: %d versions already exist", key, maxKeySuffix)
 }
 
-func (e *Extractor) loadIndex(ctx context.Context, batchID string) (*RawIndex, error) {
+func (e *Extractor) loadIndex(ctx context.Context, batchID string) (*lake.RawIndex, error) {
 	b, _, err := e.store.Get(ctx, lake.RawIndexKey(batchID))
 	if errors.Is(err, lake.ErrNotFound) {
 		return nil, nil
@@ -398,7 +385,7 @@ func (e *Extractor) loadIndex(ctx context.Context, batchID string) (*RawIndex, e
 	if err != nil {
 		return nil, fmt.Errorf("batch %s: read raw index: %w", batchID, err)
 	}
-	var idx RawIndex
+	var idx lake.RawIndex
 	if err := json.Unmarshal(b, &idx); err != nil {
 		return nil, fmt.Errorf("batch %s: decode raw index: %w", batchID, err)
 	}
@@ -406,7 +393,7 @@ func (e *Extractor) loadIndex(ctx context.Context, batchID string) (*RawIndex, e
 }
 
 func (e *Extractor) saveIndex(ctx context.Context, key string, ev contracts.RawBatchLanded) error {
-	b, err := json.Marshal(RawIndex{BatchID: ev.BatchID, Key: key, SHA256: ev.SHA256, Records: ev.Records, Bytes: ev.Bytes, Last: ev})
+	b, err := json.Marshal(lake.RawIndex{BatchID: ev.BatchID, Key: key, SHA256: ev.SHA256, Records: ev.Records, Bytes: ev.Bytes, Last: ev})
 	if err != nil {
 		return fmt.Errorf("batch %s: encode raw index: %w", ev.BatchID, err)
 	}

@@ -239,7 +239,7 @@ func TestRevisionsAndImmutability(t *testing.T) {
 		t.Fatalf("%d raw objects, want 3", len(objs))
 	}
 	idx, _, err := e1.store.Get(ctx, lake.RawIndexKey("ef-2020"))
-	var ri extract.RawIndex
+	var ri lake.RawIndex
 	if err != nil || json.Unmarshal(idx, &ri) != nil || ri.Key != steps[3].wantKey {
 		t.Fatalf("raw index %s (%v)", idx, err)
 	}

@@ -1,3 +1,6 @@
+// Package notify tracks runs and announces their outcome from the run ledger (runledger): an
+// outcome is claimed once by the event that decided it, published, then marked announced; a
+// claim whose publish failed is published by that event's retry, so no outcome is lost.
 package notify
 
 import (
@@ -14,6 +17,7 @@ import (
 	"github.com/gfnpipeline/contracts"
 	"github.com/gfnpipeline/shared/lake"
 	"github.com/gfnpipeline/shared/messaging"
+	"github.com/gfnpipeline/shared/runledger"
 	"github.com/gfnpipeline/shared/telemetry"
 )
 
@@ -31,7 +35,7 @@ type Config struct {
 // batch is alerted at once (log, Slack); the outcome waits for the rest.
 type Notifier struct {
 	cfg    Config
-	ledger Ledger
+	ledger runledger.Ledger
 	pub    messaging.Publisher
 	slack  Slack
 }
@@ -49,7 +53,7 @@ func New(cfg Config, store lake.Store, pub messaging.Publisher) *Notifier {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Notifier{cfg: cfg, ledger: NewLedger(store), pub: pub, slack: Slack{URL: cfg.SlackWebhookURL, Client: cfg.HTTPClient}}
+	return &Notifier{cfg: cfg, ledger: runledger.New(store), pub: pub, slack: Slack{URL: cfg.SlackWebhookURL, Client: cfg.HTTPClient}}
 }
 
 // Handlers are the typed handlers for every event the notifier follows.
@@ -80,7 +84,7 @@ func (n *Notifier) Handle(ctx context.Context, m contracts.Message) error {
 	if err != nil {
 		return err
 	}
-	by, now := EventKey(m), n.cfg.Now()
+	by, now := runledger.EventKey(m), n.cfg.Now()
 	for _, o := range run.Outcomes {
 		// A claim whose publish failed (SNS, or the function died): its event's retry, or after
 		// the lease any event of the run, announces the claimed message as it was decided.
@@ -151,7 +155,7 @@ func decisive(m contracts.Message) bool {
 
 // Evaluate decides a run's outcome from its ledger once every planned batch has settled, or
 // returns nil while any is still in flight.
-func Evaluate(run Run, now time.Time) contracts.Message {
+func Evaluate(run runledger.Run, now time.Time) contracts.Message {
 	header := contracts.Header{RunID: run.RunID}
 	sum := contracts.RunSummary{FinishedAt: now.UTC()}
 	if run.Plan == nil {
@@ -213,7 +217,7 @@ func Evaluate(run Run, now time.Time) contracts.Message {
 		Reason: failures[0].Reason, Failures: failures}
 }
 
-func decode(b *BatchState, m contracts.Message) bool {
+func decode(b *runledger.BatchState, m contracts.Message) bool {
 	raw, ok := b.Stages[m.EventType()]
 	return ok && json.Unmarshal(raw, m) == nil
 }

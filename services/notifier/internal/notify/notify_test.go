@@ -18,6 +18,7 @@ import (
 	"github.com/gfnpipeline/shared/awstest"
 	"github.com/gfnpipeline/shared/lake"
 	"github.com/gfnpipeline/shared/messaging/messagingtest"
+	"github.com/gfnpipeline/shared/runledger"
 )
 
 var start = time.Date(2026, 11, 25, 6, 0, 0, 0, time.UTC)
@@ -71,7 +72,7 @@ func TestEvaluate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ledger := notify.NewLedger(store)
+			ledger := runledger.New(store)
 			ctx := context.Background()
 			for _, e := range tc.events {
 				if err := ledger.Record(ctx, e); err != nil {
@@ -237,7 +238,7 @@ func TestOutcomeClaimedButNotPublishedIsAnnouncedOnRetry(t *testing.T) {
 	if c, ok := out[0].(*contracts.RunCompleted); !ok || c.RowsLoaded != 9 {
 		t.Fatalf("outcome %+v", out[0])
 	}
-	run, err := notify.NewLedger(store).Load(ctx, "run-1")
+	run, err := runledger.New(store).Load(ctx, "run-1")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,9 @@
-// Package notify tracks runs and announces their outcome. The run ledger lives in the lake
-// (metadata/runs/<run_id>/): every event is its own object, so any notifier instance can pick
-// a run up and concurrent instances never overwrite each other. An outcome is claimed once
-// (create-if-absent) by the event that decided it, published, then marked announced: a claim
-// whose publish failed is published by that event's retry, so no outcome is lost.
-package notify
+// Package runledger reads and writes the run ledger, the lake's record of how far each run got
+// (metadata/runs/<run_id>/, keys from package lake). Every event is its own object, so any
+// notifier instance can pick a run up and concurrent instances never overwrite each other; an
+// outcome is claimed once (create-if-absent). The notifier writes it; gfnctl status, run
+// --wait and the embedded run's progress read it.
+package runledger
 
 import (
 	"context"
@@ -25,8 +25,8 @@ type Ledger struct {
 	cache *bodyCache
 }
 
-// NewLedger returns the ledger in store.
-func NewLedger(store lake.Store) Ledger {
+// New returns the ledger in store.
+func New(store lake.Store) Ledger {
 	return Ledger{store: store, cache: &bodyCache{m: map[string][]byte{}}}
 }
 
