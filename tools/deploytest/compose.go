@@ -198,7 +198,7 @@ func CheckCompose(p *types.Project, top contracts.Topology, services []Service, 
 				bad("%s: label %s=%q, want %s", s.Name, LabelDLQ, got, q.DLQ())
 			}
 		}
-		if s.Name == "extractor" {
+		if s.Name == contracts.ServiceExtractor {
 			checkAPIURL(svc, simPort, bad)
 		}
 	}
@@ -249,7 +249,7 @@ func checkAPIURL(svc types.ServiceConfig, simPort string, bad func(string, ...an
 // checkLoader: DuckDB must outlive the container (a named volume) and the status endpoint
 // must be reachable where it listens.
 func checkLoader(p *types.Project, bad func(string, ...any)) {
-	l, ok := p.Services["loader"]
+	l, ok := p.Services[contracts.ServiceLoader]
 	if !ok {
 		return
 	}

@@ -54,17 +54,13 @@ type Result struct {
 	APIURL string
 }
 
-type service struct {
-	name   string
-	newApp platform.NewApplication
-}
-
-var services = []service{
-	{"extractor", extractor.NewApplication},
-	{"validator", validator.NewApplication},
-	{"transformer", transformer.NewApplication},
-	{"loader", loader.NewApplication},
-	{"notifier", notifier.NewApplication},
+// newApps builds each of contracts.Services (a test keeps the two in step).
+var newApps = map[string]platform.NewApplication{
+	contracts.ServiceExtractor:   extractor.NewApplication,
+	contracts.ServiceValidator:   validator.NewApplication,
+	contracts.ServiceTransformer: transformer.NewApplication,
+	contracts.ServiceLoader:      loader.NewApplication,
+	contracts.ServiceNotifier:    notifier.NewApplication,
 }
 
 // Run runs one pipeline run to its outcome.
@@ -114,11 +110,11 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	res.APIURL = getenv(extractor.EnvAPIURL)
 
 	var consumers []messaging.Consumer
-	for _, s := range services {
-		deps := platform.Deps{Topology: top, Store: store, Publisher: bus.Publisher("gfn/" + s.name), Logger: log.With("service", s.name), Getenv: getenv}
-		app, cleanup, err := s.newApp(ctx, deps)
+	for _, name := range contracts.ServiceNames() {
+		deps := platform.Deps{Topology: top, Store: store, Publisher: bus.Publisher("gfn/" + name), Logger: log.With("service", name), Getenv: getenv}
+		app, cleanup, err := newApps[name](ctx, deps)
 		if err != nil {
-			return res, fmt.Errorf("start %s: %w", s.name, err)
+			return res, fmt.Errorf("start %s: %w", name, err)
 		}
 		defer cleanup()
 		consumers = append(consumers, app.Consumers...)
