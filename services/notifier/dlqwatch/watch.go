@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -141,16 +140,14 @@ func Text(a Alert) string {
 }
 
 func alertOf(queue string, m sqstypes.Message) Alert {
-	attr := func(k string) string { return aws.ToString(m.MessageAttributes[k].StringValue) }
-	a := Alert{Queue: queue, MessageID: aws.ToString(m.MessageId), Type: attr(contracts.AttrType), RunID: attr(contracts.AttrRunID), Reason: attr(contracts.AttrError)}
-	if msg, err := contracts.Decode(a.Type, []byte(aws.ToString(m.Body))); err == nil {
+	d := messaging.DecodeSQS(queue, m)
+	a := Alert{Queue: queue, MessageID: d.MessageID, Type: d.Attributes[contracts.AttrType], RunID: d.Attributes[contracts.AttrRunID],
+		Reason: d.Attributes[contracts.AttrError], SentAt: d.SentAt}
+	if msg, err := contracts.Decode(a.Type, d.Body); err == nil {
 		a.BatchID = msg.Batch()
 	}
 	if a.Reason == "" {
 		a.Reason = "moved by the queue's redrive policy (no reason recorded: the consumer stopped mid-message)"
-	}
-	if ms, err := strconv.ParseInt(m.Attributes[string(sqstypes.MessageSystemAttributeNameSentTimestamp)], 10, 64); err == nil {
-		a.SentAt = time.UnixMilli(ms).UTC()
 	}
 	return a
 }
