@@ -8,7 +8,7 @@
 //     quality.EncodeStaged (the API's keys and types, then unknown keys verbatim), with
 //     metadata run-id, batch-id, records, extracted-at, source-key. Not written when no row
 //     is valid or the batch is quarantined.
-//   - lake.FailedKey(extracted_at, batch): a FailedReport (JSON) when any row is rejected or
+//   - lake.FailedKey(extracted_at, batch): a lake.FailedReport (JSON) when any row is rejected or
 //     the body cannot be read at all.
 //
 // A RawBatchLanded with Records == 0 and Key == "" means the API had no data for that year:
@@ -57,23 +57,6 @@ func New(cfg Config, store lake.Store, pub messaging.Publisher) *Validator {
 	return &Validator{threshold: t, store: store, pub: pub}
 }
 
-// FailedReport is the failed/ object: why rows (or the whole batch) failed tier 1.
-type FailedReport struct {
-	RunID       string    `json:"run_id"`
-	BatchID     string    `json:"batch_id"`
-	Year        int       `json:"year"`
-	SourceKey   string    `json:"source_key"`
-	ExtractedAt time.Time `json:"extracted_at"`
-	// Error is set when the body could not be read as a JSON array; there are no rows then.
-	Error        string `json:"error,omitempty"`
-	Quarantined  bool   `json:"quarantined"`
-	RowsIn       int    `json:"rows_in"`
-	RowsRejected int    `json:"rows_rejected"`
-	// RejectsByRule counts rejected rows per rule (a row breaking two rules counts twice).
-	RejectsByRule map[string]int   `json:"rejects_by_rule,omitempty"`
-	Rejects       []quality.Reject `json:"rejects,omitempty"`
-}
-
 // ErrBadEvent marks a RawBatchLanded that cannot be acted on (no key but records, or a key
 // whose object does not exist); retrying it cannot help.
 var ErrBadEvent = errors.New("bad RawBatchLanded event")
@@ -97,7 +80,7 @@ func (v *Validator) Handle(ctx context.Context, msg *contracts.RawBatchLanded) e
 		return fmt.Errorf("read raw batch: %w", err)
 	}
 
-	report := FailedReport{RunID: msg.RunID, BatchID: msg.BatchID, Year: msg.Year, SourceKey: msg.Key, ExtractedAt: msg.ExtractedAt}
+	report := lake.FailedReport{RunID: msg.RunID, BatchID: msg.BatchID, Year: msg.Year, SourceKey: msg.Key, ExtractedAt: msg.ExtractedAt}
 	failedKey := lake.FailedKey(msg.ExtractedAt, msg.BatchID)
 
 	res, err := quality.ValidateBatch(body, quality.Options{})
