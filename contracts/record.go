@@ -1,6 +1,11 @@
 package contracts
 
-import "time"
+import (
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+)
 
 // RecordSchemaName and RecordSchemaVersion identify the warehouse record contract. The version
 // changes only when the typed schema (Row) does.
@@ -67,12 +72,52 @@ type Row struct {
 	ExtractedAt   time.Time `json:"extracted_at" parquet:"extracted_at,timestamp(microsecond)"`
 }
 
-// RowColumns lists the Parquet/warehouse columns of Row in order.
-var RowColumns = []string{
-	"year", "country_code", "country_name", "short_name", "iso_alpha2", "iso_alpha3",
-	"is_aggregate", "record_type", "crop_land", "grazing_land", "forest_land", "fishing_ground",
-	"builtup_land", "carbon", "value", "score", "extra", "run_id", "batch_id", "source_key",
-	"extracted_at",
+// Column is one warehouse column: its name, the Go type of its values (int32, string, bool,
+// float64 or time.Time; a pointer in Row means nullable) and whether it may be null.
+type Column struct {
+	Name     string
+	Type     reflect.Type
+	Nullable bool
+}
+
+// RowSchema lists Row's columns in order, read from its parquet tags: the one column list,
+// which the Parquet writer, the warehouse DDL and MERGE and the deploy checks derive from.
+var RowSchema = rowSchema()
+
+// RowColumns lists RowSchema's names: the Parquet/warehouse columns of Row in order.
+var RowColumns = ColumnNames(RowSchema)
+
+// LoadSchema lists the warehouse's own lineage columns, after Row's: set per load (Snowpipe's
+// file name and load, and when), never present in the files.
+var LoadSchema = []Column{
+	{Name: "file_name", Type: reflect.TypeFor[string]()},
+	{Name: "load_id", Type: reflect.TypeFor[string]()},
+	{Name: "loaded_at", Type: reflect.TypeFor[time.Time]()},
+}
+
+// ColumnNames lists the columns' names in order.
+func ColumnNames(cols []Column) []string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = c.Name
+	}
+	return out
+}
+
+func rowSchema() []Column {
+	t := reflect.TypeFor[Row]()
+	out := make([]Column, t.NumField())
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("parquet"), ",")
+		typ, ptr := f.Type, f.Type.Kind() == reflect.Pointer
+		if ptr {
+			typ = typ.Elem()
+		}
+		// parquet-go writes a pointer field as optional only when its tag says so.
+		out[i] = Column{Name: name, Type: typ, Nullable: ptr && slices.Contains(strings.Split(opts, ","), "optional")}
+	}
+	return out
 }
 
 // NaturalKey is the warehouse's unique key for a row.

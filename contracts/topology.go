@@ -34,6 +34,45 @@ const (
 	PollerVisibilitySeconds = 30
 )
 
+// The pipeline's services, by the names their directories (services/<name>), binaries
+// (cmd/<name>), Lambda functions and compose services carry.
+const (
+	ServiceExtractor   = "extractor"
+	ServiceValidator   = "validator"
+	ServiceTransformer = "transformer"
+	ServiceLoader      = "loader"
+	ServiceNotifier    = "notifier"
+)
+
+// Service is one deployable pipeline service and the queue it consumes.
+type Service struct {
+	Name  string
+	Queue string
+}
+
+// Services lists the pipeline's services in start order. It is the one list: the stacks,
+// gfnctl's embedded run and the deploy checks range over it, Make finds the same services as
+// the services/*/go.mod modules, and tools/deploytest checks the directories, go.work,
+// docker-compose.yml and terraform against it.
+func Services() []Service {
+	return []Service{
+		{ServiceExtractor, QueueExtractor},
+		{ServiceValidator, QueueValidator},
+		{ServiceTransformer, QueueTransformer},
+		{ServiceLoader, QueueLoader},
+		{ServiceNotifier, QueueNotifier},
+	}
+}
+
+// ServiceNames lists Services' names in start order.
+func ServiceNames() []string {
+	out := make([]string, 0, 5)
+	for _, s := range Services() {
+		out = append(out, s.Name)
+	}
+	return out
+}
+
 // Message attribute names (CloudEvents 1.0 plus routing and correlation). SQS allows 10
 // attributes a message; the envelope uses 8, leaving room for the DLQ reason and, on a
 // redriven message, the original id and receive count (which replace the reason).

@@ -97,3 +97,24 @@ func TestWithPrefixTwiceKeepsNameInStep(t *testing.T) {
 		t.Fatalf("loader %s, bucket %s", top.Name(QueueLoader), top.Bucket)
 	}
 }
+
+// Every queue of the topology is consumed by exactly one service, and every service's queue
+// is in the topology.
+func TestServicesConsumeTheTopologyQueues(t *testing.T) {
+	top := DefaultTopology("")
+	consumers := map[string]int{}
+	for _, s := range Services() {
+		if _, ok := top.Queue(s.Queue); !ok {
+			t.Errorf("service %s consumes %s, which the topology lacks", s.Name, s.Queue)
+		}
+		consumers[s.Queue]++
+	}
+	for _, q := range top.Queues {
+		if consumers[q.Name] != 1 {
+			t.Errorf("queue %s has %d consuming services, want 1", q.Name, consumers[q.Name])
+		}
+	}
+	if got := ServiceNames(); len(got) != len(Services()) || got[0] != ServiceExtractor {
+		t.Errorf("ServiceNames %v", got)
+	}
+}

@@ -3,7 +3,8 @@
 #   make up-run [RUN_ARGS=...]          request a run from the stack, print its summary line
 #   make package SERVICE=x              dist/x-lambda.zip for the provided.al2023 runtime
 
-DEPLOY_SERVICES := extractor validator transformer loader notifier
+# A service is a module under services/ (tools/deploytest checks them against contracts.Services).
+DEPLOY_SERVICES := $(patsubst services/%/go.mod,%,$(wildcard services/*/go.mod))
 GO ?= go
 COMPOSE ?= docker compose
 DIST ?= dist

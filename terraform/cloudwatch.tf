@@ -59,7 +59,7 @@ resource "aws_cloudwatch_metric_alarm" "scheduler_dlq_depth" {
 locals {
   metrics_namespace = "GFN/Pipeline"
   # The consumers, as their service dimension names them.
-  metric_services = ["extractor", "validator", "transformer", "loader", "notifier"]
+  metric_services = local.services
   # RunCompleted/RunFailed (run_completed, run_failed, run_duration_s) come from the notifier.
   run_metrics_service = "notifier"
 }

@@ -2,7 +2,9 @@
 #   make package SERVICE=validator && terraform apply -target=module.validator
 
 locals {
-  zip = { for s in ["extractor", "validator", "transformer", "loader", "notifier"] : s => "${var.artifacts_dir}/${s}-lambda.zip" }
+  # The pipeline's services: contracts.Services, which tools/deploytest checks this against.
+  services = ["extractor", "validator", "transformer", "loader", "notifier"]
+  zip      = { for s in local.services : s => "${var.artifacts_dir}/${s}-lambda.zip" }
 
   # Alarms and errors reach the gfn-alerts topic (email, Slack) and any extra targets.
   alarm_actions = concat([aws_sns_topic.alerts.arn], var.alarm_actions)

@@ -17,9 +17,13 @@
 //	    Snowpipe in production and the loader locally; Snowflake's file names are keys
 //	    without TransformedRoot (warehouse.PipeFileName).
 //	failed/ecological_footprint/YYYY/MM/DD/error_YYYYMMDD_HHMMSS_<batch>.json
-//	    FailedKey. Rejected rows with reasons, or a whole batch's error. Written by the
-//	    validator and the extractor (a batch the API answered unusably); read by operators,
-//	    named in BatchValidated/BatchQuarantined.FailedKey.
+//	    FailedKey, a FailedReport (failed.go): a batch's rejected rows with their rules, or
+//	    why its body could not be read. Written by the validator; read by operators, named in
+//	    BatchValidated/BatchQuarantined.FailedKey.
+//	failed/responses/ecological_footprint/YYYY/MM/DD/error_YYYYMMDD_HHMMSS_<batch>.json
+//	    FailedResponseKey, a FailedResponse (failed.go): an API response the extractor could
+//	    not land, with the start of its body. Written by the extractor; read by operators,
+//	    named in the error its message is dead-lettered with.
 //	metadata/schemas/ecological_footprint_v1.json
 //	    SchemaKey. The record schema, written by the transformer; for readers of the Parquet.
 //	metadata/raw-index/<batch>.json

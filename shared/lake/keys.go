@@ -26,10 +26,13 @@ const (
 	StagedPrefix      = StagedRoot + dataset + "/"
 	TransformedPrefix = TransformedRoot + dataset + "/"
 	FailedPrefix      = FailedRoot + dataset + "/"
-	RunsPrefix        = MetadataRoot + "runs/"
-	SchemaKey         = MetadataRoot + "schemas/" + dataset + "_v1.json"
-	RawIndexPrefix    = MetadataRoot + "raw-index/"
-	DLQAlertsPrefix   = MetadataRoot + "dlq-alerts/"
+	// FailedResponsesPrefix holds the extractor's FailedResponse reports, apart from the
+	// validator's FailedReport ones under FailedPrefix.
+	FailedResponsesPrefix = FailedRoot + "responses/" + dataset + "/"
+	RunsPrefix            = MetadataRoot + "runs/"
+	SchemaKey             = MetadataRoot + "schemas/" + dataset + "_v1.json"
+	RawIndexPrefix        = MetadataRoot + "raw-index/"
+	DLQAlertsPrefix       = MetadataRoot + "dlq-alerts/"
 )
 
 // Partitions are by extraction date (the production layout), not by the data's year.
@@ -76,12 +79,6 @@ func BatchOfKey(key string) string {
 		return rest[:i]
 	}
 	return ""
-}
-
-// FailedKey holds a batch's rejected rows with reasons (or a whole batch's error).
-func FailedKey(at time.Time, batchID string) string {
-	at = at.UTC()
-	return fmt.Sprintf("%s%04d/%02d/%02d/error_%s_%s.json", FailedPrefix, at.Year(), at.Month(), at.Day(), stamp(at), batchID)
 }
 
 // RawIndexKey is a batch's raw index object: its latest raw object and sha256, so planning

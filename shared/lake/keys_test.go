@@ -35,6 +35,11 @@ func TestKeysFollowTheLayout(t *testing.T) {
 	if k := lake.FailedKey(at, "ef-2020"); k != "failed/ecological_footprint/2026/03/04/error_20260304_050001_ef-2020.json" {
 		t.Fatalf("failed key %s", k)
 	}
+	// The two failed/ reports never share a key or a prefix.
+	if k := lake.FailedResponseKey(at, "ef-2020"); k != "failed/responses/ecological_footprint/2026/03/04/error_20260304_050001_ef-2020.json" ||
+		strings.HasPrefix(k, lake.FailedPrefix) || strings.HasPrefix(lake.FailedKey(at, "ef-2020"), lake.FailedResponsesPrefix) {
+		t.Fatalf("failed response key %s", k)
+	}
 	if k := lake.StagedKey("run-1", "ef-2020"); k != "staged/ecological_footprint/run=run-1/ef-2020.ndjson" {
 		t.Fatalf("staged key %s", k)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gfnpipeline/contracts"
 	"github.com/gfnpipeline/shared/lake"
@@ -21,6 +22,8 @@ type Delivery struct {
 	Queue      string
 	Attributes map[string]string
 	Body       []byte
+	// SentAt is when the message was sent, where the transport says (SQS SentTimestamp).
+	SentAt time.Time
 }
 
 // Consumer handles one queue's messages.

@@ -3,7 +3,6 @@ package messaging
 import (
 	"context"
 	"log/slog"
-	"strconv"
 	"sync"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -69,15 +68,7 @@ func processRecord(ctx context.Context, r events.SQSMessage, queue string, byQue
 		log.Error("resolve dlq", "error", err.Error())
 		return false
 	}
-	attempt, _ := strconv.Atoi(r.Attributes["ApproximateReceiveCount"])
-	d := Delivery{MessageID: r.MessageId, Attempt: attempt, Queue: queue, Attributes: map[string]string{}, Body: []byte(r.Body)}
-	for k, v := range r.MessageAttributes {
-		if v.StringValue != nil {
-			d.Attributes[k] = *v.StringValue
-		} else if v.BinaryValue != nil {
-			d.Attributes[k] = string(v.BinaryValue)
-		}
-	}
+	d := DecodeSQS(queue, sqsMessageOf(r))
 	s := sqsSettler{client: client, queueURL: src, dlqURL: dlq, receipt: r.ReceiptHandle}
 	return policy.Process(telemetry.WithLogger(ctx, logger), c, d, s)
 }

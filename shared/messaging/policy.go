@@ -131,17 +131,10 @@ func safeHandle(ctx context.Context, c Consumer, d Delivery) (err error) {
 
 // announceFailure publishes BatchFailed when the dead-lettered message belongs to a run.
 func (p Policy) announceFailure(ctx context.Context, c Consumer, d Delivery, reason string) {
-	runID := d.Attributes[contracts.AttrRunID]
-	// A dead-lettered BatchFailed announces nothing more: that would loop.
-	if p.Publisher == nil || runID == "" || d.Attributes[contracts.AttrType] == contracts.TypeBatchFailed {
+	if p.Publisher == nil {
 		return
 	}
-	batchID := ""
-	if m, err := contracts.Decode(d.Attributes[contracts.AttrType], d.Body); err == nil {
-		batchID = m.Batch()
-	}
-	ev := &contracts.BatchFailed{Header: contracts.Header{RunID: runID, BatchID: batchID}, Stage: c.Queue, Reason: reason}
-	if err := p.Publisher.Publish(ctx, ev); err != nil {
-		telemetry.Logger(ctx).Error("publish BatchFailed", "run_id", runID, "batch_id", batchID, "error", err.Error())
+	if _, err := PublishBatchFailed(ctx, p.Publisher, FailureOf(c.Queue, d, reason)); err != nil {
+		telemetry.Logger(ctx).Error("announce failure", "error", err.Error())
 	}
 }

@@ -179,7 +179,7 @@ func (w *worker) receive(ctx context.Context) ([]sqstypes.Message, error) {
 // handle runs the policy on one message with a heartbeat, then deletes it (settled), leaves
 // it to the settler's backoff (failed), or hands it back (stopped by the drain deadline).
 func (w *worker) handle(work context.Context, m sqstypes.Message) {
-	d := deliveryFromSQS(w.consumer.Queue, m)
+	d := DecodeSQS(w.consumer.Queue, m)
 	receipt := aws.ToString(m.ReceiptHandle)
 	log := w.logger.With("queue", w.consumer.Queue, "message_id", d.MessageID, "attempt", d.Attempt)
 	log.Debug("received", "run_id", d.Attributes[contracts.AttrRunID], "type", d.Attributes[contracts.AttrType])

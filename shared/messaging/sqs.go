@@ -199,20 +199,6 @@ func sqsAttributes(meta map[string]string) map[string]sqstypes.MessageAttributeV
 	return attrs
 }
 
-// deliveryFromSQS turns a received message into a Delivery.
-func deliveryFromSQS(queue string, m sqstypes.Message) Delivery {
-	attempt, _ := strconv.Atoi(m.Attributes[string(sqstypes.MessageSystemAttributeNameApproximateReceiveCount)])
-	attrs := make(map[string]string, len(m.MessageAttributes))
-	for k, v := range m.MessageAttributes {
-		if v.StringValue != nil {
-			attrs[k] = *v.StringValue
-		} else if v.BinaryValue != nil {
-			attrs[k] = string(v.BinaryValue)
-		}
-	}
-	return Delivery{MessageID: aws.ToString(m.MessageId), Attempt: attempt, Queue: queue, Attributes: attrs, Body: []byte(aws.ToString(m.Body))}
-}
-
 // sqsSettler backs off with ChangeMessageVisibility and dead-letters with SendMessage to the
 // queue's DLQ (then the caller acks, deleting the original: a crash between the two can
 // duplicate into the DLQ, never lose).

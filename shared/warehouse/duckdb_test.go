@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 	"time"
 
@@ -57,12 +56,6 @@ func writeYear(t *testing.T, year int, at time.Time) (string, int) {
 	path := filepath.Join(t.TempDir(), fmt.Sprintf("ef-%d.parquet", year))
 	whtest.WriteParquet(t, path, rows)
 	return path, len(rows)
-}
-
-func TestRowColumnsMatchContract(t *testing.T) {
-	if got := warehouse.RowColumnNames(); !slices.Equal(got, contracts.RowColumns) {
-		t.Fatalf("warehouse columns %v\ncontract columns  %v", got, contracts.RowColumns)
-	}
 }
 
 // Snowpipe semantics: a file loads once; Force loads it into RAW again without changing

@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -65,7 +66,7 @@ const (
 	OvershootView    = "transformed.earth_overshoot_day"
 )
 
-// column is one contracts.Row column with its type in each dialect.
+// column is one warehouse column with its type in each dialect.
 type column struct {
 	name     string
 	duck     string
@@ -73,37 +74,35 @@ type column struct {
 	nullable bool
 }
 
-// rowColumns mirrors contracts.RowColumns (a test keeps them in step).
-var rowColumns = []column{
-	{"year", "INTEGER", "INTEGER", false},
-	{"country_code", "INTEGER", "INTEGER", false},
-	{"country_name", "VARCHAR", "VARCHAR", false},
-	{"short_name", "VARCHAR", "VARCHAR", false},
-	{"iso_alpha2", "VARCHAR", "VARCHAR", true},
-	{"iso_alpha3", "VARCHAR", "VARCHAR", true},
-	{"is_aggregate", "BOOLEAN", "BOOLEAN", false},
-	{"record_type", "VARCHAR", "VARCHAR", false},
-	{"crop_land", "DOUBLE", "FLOAT", true},
-	{"grazing_land", "DOUBLE", "FLOAT", true},
-	{"forest_land", "DOUBLE", "FLOAT", true},
-	{"fishing_ground", "DOUBLE", "FLOAT", true},
-	{"builtup_land", "DOUBLE", "FLOAT", true},
-	{"carbon", "DOUBLE", "FLOAT", true},
-	{"value", "DOUBLE", "FLOAT", false},
-	{"score", "VARCHAR", "VARCHAR", true},
-	{"extra", "VARCHAR", "VARCHAR", true},
-	{"run_id", "VARCHAR", "VARCHAR", false},
-	{"batch_id", "VARCHAR", "VARCHAR", false},
-	{"source_key", "VARCHAR", "VARCHAR", false},
-	{"extracted_at", "TIMESTAMP", "TIMESTAMP_NTZ", false},
+// sqlTypes is the column type, DuckDB's then Snowflake's, of each value type contracts'
+// columns hold.
+var sqlTypes = map[reflect.Type][2]string{
+	reflect.TypeFor[int32]():     {"INTEGER", "INTEGER"},
+	reflect.TypeFor[string]():    {"VARCHAR", "VARCHAR"},
+	reflect.TypeFor[bool]():      {"BOOLEAN", "BOOLEAN"},
+	reflect.TypeFor[float64]():   {"DOUBLE", "FLOAT"},
+	reflect.TypeFor[time.Time](): {"TIMESTAMP", "TIMESTAMP_NTZ"},
 }
 
-// loadColumns are the warehouse's own lineage columns, set per load.
-var loadColumns = []column{
-	{"file_name", "VARCHAR", "VARCHAR", false},
-	{"load_id", "VARCHAR", "VARCHAR", false},
-	{"loaded_at", "TIMESTAMP", "TIMESTAMP_NTZ", false},
+// columns types contracts' columns for both dialects.
+func columns(cs []contracts.Column) []column {
+	out := make([]column, len(cs))
+	for i, c := range cs {
+		t, ok := sqlTypes[c.Type]
+		if !ok {
+			panic(fmt.Sprintf("warehouse: column %s holds %v, which has no SQL type", c.Name, c.Type))
+		}
+		out[i] = column{name: c.Name, duck: t[0], snow: t[1], nullable: c.Nullable}
+	}
+	return out
 }
+
+var (
+	// rowColumns are contracts.Row's (contracts.RowSchema).
+	rowColumns = columns(contracts.RowSchema)
+	// loadColumns are the warehouse's own lineage columns, set per load.
+	loadColumns = columns(contracts.LoadSchema)
+)
 
 type dialect int
 
@@ -291,6 +290,3 @@ func newLoadID(at time.Time) string {
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
 	return "ld-" + at.UTC().Format("20060102T150405.000000Z") + "-" + hex.EncodeToString(b[:])
 }
-
-// RowColumnNames lists the warehouse's columns that come from the Parquet row, in order.
-func RowColumnNames() []string { return names(rowColumns) }

@@ -67,54 +67,40 @@ func CheckCompose(p *types.Project, top contracts.Topology, services []Service, 
 	var probs []string
 	bad := func(format string, a ...any) { probs = append(probs, fmt.Sprintf(format, a...)) }
 
-	// The emulators: pinned images, health checks, one network alias and port they share.
-	emulatorHost, emulatorPort := "", uint32(0)
+	endpoint := checkEmulators(p, tokenSentinel, bad)
+	checkBootstrap(p, endpoint, bad)
+	simPort := checkSimulator(p, bad)
+	for _, s := range services {
+		checkService(p, top, s, endpoint, simPort, bad)
+	}
+	checkLoader(p, bad)
+	checkLoopback(p, bad)
+	return probs
+}
+
+// checkEmulators: pinned images, health checks, one network alias and port both emulators
+// share. It returns the endpoint the services reach them at.
+func checkEmulators(p *types.Project, tokenSentinel string, bad func(string, ...any)) string {
+	host, port := "", uint32(0)
 	for _, name := range []string{ProfileLocalStack, ProfileMoto} {
 		svc, ok := p.Services[name]
 		if !ok {
 			bad("service %s missing", name)
 			continue
 		}
-		if !slices.Contains(svc.Profiles, name) {
-			bad("%s: not in profile %s (it would start with every `up`)", name, name)
-		}
-		if !pinned(svc.Image) {
-			bad("%s: image %q is not pinned to a version tag", name, svc.Image)
-		}
-		if svc.HealthCheck == nil || len(svc.HealthCheck.Test) == 0 {
-			bad("%s: no healthcheck (bootstrap waits for service_healthy)", name)
-		}
-		var aliases []string
-		for _, n := range svc.Networks {
-			if n != nil {
-				aliases = append(aliases, n.Aliases...)
-			}
-		}
-		if len(aliases) != 1 {
-			bad("%s: want exactly one network alias for the emulator, have %v", name, aliases)
+		alias, target, ok := checkEmulator(name, svc, bad)
+		if !ok {
 			continue
 		}
-		if emulatorHost == "" {
-			emulatorHost = aliases[0]
-		} else if aliases[0] != emulatorHost {
-			bad("%s: alias %q differs from the other emulator's %q", name, aliases[0], emulatorHost)
+		if host == "" {
+			host = alias
+		} else if alias != host {
+			bad("%s: alias %q differs from the other emulator's %q", name, alias, host)
 		}
-		port := uint32(0)
-		for _, pc := range svc.Ports {
-			port = pc.Target
-		}
-		if name == ProfileMoto {
-			if v := envValue(svc, "MOTO_PORT"); v != "" {
-				n, _ := strconv.Atoi(v)
-				if n != int(port) {
-					bad("moto: MOTO_PORT %s but container port %d", v, port)
-				}
-			}
-		}
-		if emulatorPort == 0 {
-			emulatorPort = port
-		} else if port != emulatorPort {
-			bad("%s: port %d differs from the other emulator's %d", name, port, emulatorPort)
+		if port == 0 {
+			port = target
+		} else if target != port {
+			bad("%s: port %d differs from the other emulator's %d", name, target, port)
 		}
 	}
 	if m, ok := p.Services[ProfileMoto]; ok && m.HealthCheck != nil && strings.Contains(strings.Join(m.HealthCheck.Test, " "), "data.json") {
@@ -123,88 +109,135 @@ func CheckCompose(p *types.Project, top contracts.Topology, services []Service, 
 	if ls, ok := p.Services[ProfileLocalStack]; ok && envValue(ls, "LOCALSTACK_AUTH_TOKEN") != tokenSentinel {
 		bad("localstack: LOCALSTACK_AUTH_TOKEN is not passed through from the environment")
 	}
-	wantEndpoint := fmt.Sprintf("http://%s:%d", emulatorHost, emulatorPort)
+	return fmt.Sprintf("http://%s:%d", host, port)
+}
 
-	// The bootstrap applies the topology once the (active) emulator is healthy.
-	if b, ok := p.Services[BootstrapService]; !ok {
+// checkEmulator checks one emulator and returns its network alias and container port (ok
+// false when it has no single alias).
+func checkEmulator(name string, svc types.ServiceConfig, bad func(string, ...any)) (alias string, port uint32, ok bool) {
+	if !slices.Contains(svc.Profiles, name) {
+		bad("%s: not in profile %s (it would start with every `up`)", name, name)
+	}
+	if !pinned(svc.Image) {
+		bad("%s: image %q is not pinned to a version tag", name, svc.Image)
+	}
+	if svc.HealthCheck == nil || len(svc.HealthCheck.Test) == 0 {
+		bad("%s: no healthcheck (bootstrap waits for service_healthy)", name)
+	}
+	var aliases []string
+	for _, n := range svc.Networks {
+		if n != nil {
+			aliases = append(aliases, n.Aliases...)
+		}
+	}
+	if len(aliases) != 1 {
+		bad("%s: want exactly one network alias for the emulator, have %v", name, aliases)
+		return "", 0, false
+	}
+	for _, pc := range svc.Ports {
+		port = pc.Target
+	}
+	if v := envValue(svc, "MOTO_PORT"); name == ProfileMoto && v != "" {
+		if n, _ := strconv.Atoi(v); n != int(port) {
+			bad("moto: MOTO_PORT %s but container port %d", v, port)
+		}
+	}
+	return aliases[0], port, true
+}
+
+// checkBootstrap: the bootstrap applies the topology once the (active) emulator is healthy.
+func checkBootstrap(p *types.Project, endpoint string, bad func(string, ...any)) {
+	b, ok := p.Services[BootstrapService]
+	if !ok {
 		bad("service %s missing", BootstrapService)
+		return
+	}
+	if strings.Join(b.Command, " ") != "infra apply" {
+		bad("bootstrap: command %q, want \"infra apply\"", strings.Join(b.Command, " "))
+	}
+	if b.Build == nil || b.Build.Dockerfile != "tools/gfnctl/Dockerfile" {
+		bad("bootstrap: not built from tools/gfnctl/Dockerfile")
+	}
+	if got := envValue(b, "AWS_ENDPOINT_URL"); got != endpoint {
+		bad("bootstrap: AWS_ENDPOINT_URL %q, want %q", got, endpoint)
+	}
+	for _, em := range []string{ProfileLocalStack, ProfileMoto} {
+		d, ok := b.DependsOn[em]
+		if !ok || d.Condition != types.ServiceConditionHealthy || d.Required {
+			bad("bootstrap: want depends_on %s {condition: service_healthy, required: false}", em)
+		}
+	}
+}
+
+// platformSettings are what every service may be given besides its own settings.
+var platformSettings = map[string]bool{
+	"AWS_ENDPOINT_URL": true, "AWS_REGION": true, "AWS_ACCESS_KEY_ID": true, "AWS_SECRET_ACCESS_KEY": true,
+	platform.EnvRuntime: true, platform.EnvBucket: true, platform.EnvNamePrefix: true,
+	platform.EnvConcurrency: true, platform.EnvLogLevel: true, platform.EnvWaitSeconds: true,
+	platform.EnvMetricsAddr: true,
+}
+
+// checkService: a pipeline service runs as a poller on the emulator with the settings its
+// code reads (and no others), after the bootstrap, built from its own Dockerfile, labelled
+// with its queue.
+func checkService(p *types.Project, top contracts.Topology, s Service, endpoint, simPort string, bad func(string, ...any)) {
+	svc, ok := p.Services[s.Name]
+	if !ok {
+		bad("service %s missing", s.Name)
+		return
+	}
+	if got := envValue(svc, platform.EnvRuntime); got != platform.RuntimePoller {
+		bad("%s: %s=%q, want %q", s.Name, platform.EnvRuntime, got, platform.RuntimePoller)
+	}
+	if got := envValue(svc, "AWS_ENDPOINT_URL"); got != endpoint {
+		bad("%s: AWS_ENDPOINT_URL %q, want the emulator %q", s.Name, got, endpoint)
+	}
+	checkServiceEnv(s, svc, bad)
+	if d, ok := svc.DependsOn[BootstrapService]; !ok || d.Condition != types.ServiceConditionCompletedSuccessfully {
+		bad("%s: want depends_on bootstrap {condition: service_completed_successfully}", s.Name)
+	}
+	if svc.Build == nil || svc.Build.Dockerfile != "services/"+s.Name+"/Dockerfile" ||
+		filepath.Clean(svc.Build.Context) != filepath.Clean(p.WorkingDir) {
+		bad("%s: want build {context: repository root, dockerfile: services/%s/Dockerfile}", s.Name, s.Name)
+	}
+	if q, ok := top.Queue(s.Queue); !ok {
+		bad("%s: queue %s is not in the topology", s.Name, s.Queue)
 	} else {
-		if strings.Join(b.Command, " ") != "infra apply" {
-			bad("bootstrap: command %q, want \"infra apply\"", strings.Join(b.Command, " "))
+		if got := svc.Labels[LabelQueue]; got != q.Name {
+			bad("%s: label %s=%q, but the service consumes %s", s.Name, LabelQueue, got, q.Name)
 		}
-		if b.Build == nil || b.Build.Dockerfile != "tools/gfnctl/Dockerfile" {
-			bad("bootstrap: not built from tools/gfnctl/Dockerfile")
-		}
-		if got := envValue(b, "AWS_ENDPOINT_URL"); got != wantEndpoint {
-			bad("bootstrap: AWS_ENDPOINT_URL %q, want %q", got, wantEndpoint)
-		}
-		for _, em := range []string{ProfileLocalStack, ProfileMoto} {
-			d, ok := b.DependsOn[em]
-			if !ok || d.Condition != types.ServiceConditionHealthy || d.Required {
-				bad("bootstrap: want depends_on %s {condition: service_healthy, required: false}", em)
-			}
+		if got := svc.Labels[LabelDLQ]; got != q.DLQ() {
+			bad("%s: label %s=%q, want %s", s.Name, LabelDLQ, got, q.DLQ())
 		}
 	}
+	if s.Name == contracts.ServiceExtractor {
+		checkAPIURL(svc, simPort, bad)
+	}
+}
 
-	simPort := checkSimulator(p, bad)
+// checkServiceEnv: every setting the service reads is set, and nothing else but the
+// platform's.
+func checkServiceEnv(s Service, svc types.ServiceConfig, bad func(string, ...any)) {
+	for _, k := range []string{platform.EnvBucket, platform.EnvNamePrefix, "AWS_REGION"} {
+		if _, ok := svc.Environment[k]; !ok {
+			bad("%s: %s not set", s.Name, k)
+		}
+	}
+	for _, k := range s.Env {
+		if _, ok := svc.Environment[k]; !ok {
+			bad("%s: %s (read by the service) not set", s.Name, k)
+		}
+	}
+	for k := range svc.Environment {
+		if !platformSettings[k] && !slices.Contains(s.Env, k) {
+			bad("%s: sets %s, which no code reads", s.Name, k)
+		}
+	}
+}
 
-	known := map[string]bool{
-		"AWS_ENDPOINT_URL": true, "AWS_REGION": true, "AWS_ACCESS_KEY_ID": true, "AWS_SECRET_ACCESS_KEY": true,
-		platform.EnvRuntime: true, platform.EnvBucket: true, platform.EnvNamePrefix: true,
-		platform.EnvConcurrency: true, platform.EnvLogLevel: true, platform.EnvWaitSeconds: true,
-		platform.EnvMetricsAddr: true,
-	}
-	for _, s := range services {
-		svc, ok := p.Services[s.Name]
-		if !ok {
-			bad("service %s missing", s.Name)
-			continue
-		}
-		if got := envValue(svc, platform.EnvRuntime); got != platform.RuntimePoller {
-			bad("%s: %s=%q, want %q", s.Name, platform.EnvRuntime, got, platform.RuntimePoller)
-		}
-		if got := envValue(svc, "AWS_ENDPOINT_URL"); got != wantEndpoint {
-			bad("%s: AWS_ENDPOINT_URL %q, want the emulator %q", s.Name, got, wantEndpoint)
-		}
-		for _, k := range []string{platform.EnvBucket, platform.EnvNamePrefix, "AWS_REGION"} {
-			if _, ok := svc.Environment[k]; !ok {
-				bad("%s: %s not set", s.Name, k)
-			}
-		}
-		for _, k := range s.Env {
-			if _, ok := svc.Environment[k]; !ok {
-				bad("%s: %s (read by the service) not set", s.Name, k)
-			}
-		}
-		for k := range svc.Environment {
-			if !known[k] && !slices.Contains(s.Env, k) {
-				bad("%s: sets %s, which no code reads", s.Name, k)
-			}
-		}
-		if d, ok := svc.DependsOn[BootstrapService]; !ok || d.Condition != types.ServiceConditionCompletedSuccessfully {
-			bad("%s: want depends_on bootstrap {condition: service_completed_successfully}", s.Name)
-		}
-		if svc.Build == nil || svc.Build.Dockerfile != "services/"+s.Name+"/Dockerfile" ||
-			filepath.Clean(svc.Build.Context) != filepath.Clean(p.WorkingDir) {
-			bad("%s: want build {context: repository root, dockerfile: services/%s/Dockerfile}", s.Name, s.Name)
-		}
-		if q, ok := top.Queue(s.Queue); !ok {
-			bad("%s: queue %s is not in the topology", s.Name, s.Queue)
-		} else {
-			if got := svc.Labels[LabelQueue]; got != q.Name {
-				bad("%s: label %s=%q, but the service consumes %s", s.Name, LabelQueue, got, q.Name)
-			}
-			if got := svc.Labels[LabelDLQ]; got != q.DLQ() {
-				bad("%s: label %s=%q, want %s", s.Name, LabelDLQ, got, q.DLQ())
-			}
-		}
-		if s.Name == "extractor" {
-			checkAPIURL(svc, simPort, bad)
-		}
-	}
-	checkLoader(p, bad)
-	// Emulators accept any credentials and the simulator any key: nothing is published
-	// beyond this machine.
+// checkLoopback: emulators accept any credentials and the simulator any key, so nothing is
+// published beyond this machine.
+func checkLoopback(p *types.Project, bad func(string, ...any)) {
 	for _, name := range p.ServiceNames() {
 		for _, pc := range p.Services[name].Ports {
 			if pc.HostIP != "127.0.0.1" {
@@ -212,7 +245,6 @@ func CheckCompose(p *types.Project, top contracts.Topology, services []Service, 
 			}
 		}
 	}
-	return probs
 }
 
 func checkSimulator(p *types.Project, bad func(string, ...any)) string {
@@ -249,7 +281,7 @@ func checkAPIURL(svc types.ServiceConfig, simPort string, bad func(string, ...an
 // checkLoader: DuckDB must outlive the container (a named volume) and the status endpoint
 // must be reachable where it listens.
 func checkLoader(p *types.Project, bad func(string, ...any)) {
-	l, ok := p.Services["loader"]
+	l, ok := p.Services[contracts.ServiceLoader]
 	if !ok {
 		return
 	}

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/gfnpipeline/contracts"
 )
 
 // dockerImage is one Dockerfile and the main package it must build.
@@ -23,7 +25,7 @@ func dockerImages(t *testing.T) []dockerImage {
 	}
 	for _, s := range pipelineServices(t) {
 		// DuckDB is the one C dependency: only the loader builds with CGO.
-		images = append(images, dockerImage{"services/" + s.Name + "/Dockerfile", "services/" + s.Name, "./cmd/" + s.Name, s.Name == "loader"})
+		images = append(images, dockerImage{"services/" + s.Name + "/Dockerfile", "services/" + s.Name, "./cmd/" + s.Name, s.Name == contracts.ServiceLoader})
 	}
 	return images
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gfnpipeline/contracts"
 )
 
 // makeDeploy runs mk/deploy.mk on its own (the top-level Makefile includes it).
@@ -43,7 +45,7 @@ func TestPackageBuildsOnlyTheNamedService(t *testing.T) {
 			t.Fatalf("%s: %v\n%s", s.Name, err, out)
 		}
 		cgo := "CGO_ENABLED=0"
-		if s.Name == "loader" {
+		if s.Name == contracts.ServiceLoader {
 			cgo = "CGO_ENABLED=1"
 		}
 		for _, want := range []string{"cd services/" + s.Name + " ", "GOWORK=off", "GOOS=linux", cgo, "-tags lambda.norpc", "/bootstrap\" ./cmd/" + s.Name, s.Name + "-lambda.zip"} {

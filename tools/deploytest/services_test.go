@@ -4,7 +4,9 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,13 +23,11 @@ const repoRoot = "../.."
 // stop the deploy checks from building).
 func pipelineServices(t *testing.T) []Service {
 	t.Helper()
-	return []Service{
-		{Name: "extractor", Queue: contracts.QueueExtractor, Env: envConstants(t, "extractor")},
-		{Name: "validator", Queue: contracts.QueueValidator, Env: envConstants(t, "validator")},
-		{Name: "transformer", Queue: contracts.QueueTransformer, Env: envConstants(t, "transformer")},
-		{Name: "loader", Queue: contracts.QueueLoader, Env: envConstants(t, "loader")},
-		{Name: "notifier", Queue: contracts.QueueNotifier, Env: envConstants(t, "notifier")},
+	var out []Service
+	for _, s := range contracts.Services() {
+		out = append(out, Service{Name: s.Name, Queue: s.Queue, Env: envConstants(t, s.Name)})
 	}
+	return out
 }
 
 // envConstants returns the values of the exported Env* string constants in a service's
@@ -76,6 +76,34 @@ func TestEnvConstantsReadsServiceSource(t *testing.T) {
 	for _, want := range []string{"DUCKDB_PATH", "GFN_STATUS_ADDR"} {
 		if !strings.Contains(strings.Join(got, ","), want) {
 			t.Errorf("loader Env constants %v lack %s", got, want)
+		}
+	}
+}
+
+// The services/ directories and go.work's modules are the services contracts lists (Make
+// finds the services from services/*/go.mod).
+func TestServiceModulesAreTheServices(t *testing.T) {
+	mods, err := filepath.Glob(filepath.Join(repoRoot, "services", "*", "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dirs []string
+	for _, m := range mods {
+		dirs = append(dirs, filepath.Base(filepath.Dir(m)))
+	}
+	want := contracts.ServiceNames()
+	slices.Sort(dirs)
+	slices.Sort(want)
+	if !slices.Equal(dirs, want) {
+		t.Errorf("services/*/go.mod modules %v, contracts.Services %v", dirs, want)
+	}
+	work, err := os.ReadFile(filepath.Join(repoRoot, "go.work"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range want {
+		if !strings.Contains(string(work), "./services/"+name+"\n") {
+			t.Errorf("go.work does not use ./services/%s", name)
 		}
 	}
 }

@@ -8,14 +8,12 @@ import (
 
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/gfnpipeline/contracts"
 )
 
 // SnowflakeProviderSource is where the Snowflake provider publishes 2.x.
 const SnowflakeProviderSource = "snowflakedb/snowflake"
-
-// LoadColumns are the warehouse's lineage columns after the row's (shared/warehouse
-// loadColumns), filled by the pipe's INCLUDE_METADATA.
-var LoadColumns = []string{"file_name", "load_id", "loaded_at"}
 
 var (
 	// s.col and t.col in the MERGE, the only way it names columns besides its lists.
@@ -28,7 +26,8 @@ var (
 // CheckSnowflakeRoot checks the Snowflake root module (terraform/snowflake), which cannot be
 // initialised here (its provider is not served), against the code and the AWS root:
 //   - the provider source is snowflakedb/snowflake;
-//   - the tables' columns are the warehouse columns (rowColumns + loadColumns) in upper case:
+//   - the tables' columns are the warehouse columns (contracts.RowSchema + LoadSchema, whose
+//     lineage columns the pipe's INCLUDE_METADATA fills), nullable as they are, in upper case:
 //     the provider quotes names, and the MERGE task, the pipe and the drivers use unquoted
 //     names, which Snowflake folds to upper case;
 //   - every column the MERGE (mergeSQL) and the pipe's INCLUDE_METADATA name exists;
@@ -36,7 +35,7 @@ var (
 //   - the external id is read from describe_output (the top-level attribute is null);
 //   - the pipe auto-ingests through the AWS root's gfn-lake-events topic, and the role and
 //     topic names it derives are the AWS root's.
-func CheckSnowflakeRoot(sf, aws *Terraform, mergeSQL string, rowColumns []string) []string {
+func CheckSnowflakeRoot(sf, aws *Terraform, mergeSQL string, warehouse []contracts.Column) []string {
 	var probs []string
 	bad := func(format string, a ...any) { probs = append(probs, fmt.Sprintf(format, a...)) }
 
@@ -60,20 +59,23 @@ func CheckSnowflakeRoot(sf, aws *Terraform, mergeSQL string, rowColumns []string
 		bad("snowflake provider source %q, want %q (2.x is published there)", source, SnowflakeProviderSource)
 	}
 
-	want := append(slices.Clone(rowColumns), LoadColumns...)
+	want := contracts.ColumnNames(warehouse)
 	var columns []string
 	if v, ok := sf.Locals["warehouse_columns"]; !ok {
 		bad("local.warehouse_columns is missing or not a static value")
 	} else {
-		for _, c := range v.AsValueSlice() {
+		for i, c := range v.AsValueSlice() {
 			name := c.GetAttr("name").AsString()
 			if name != strings.ToUpper(name) {
 				bad("column %q is not upper case: the provider quotes it, unquoted SQL would not find it", name)
 			}
+			if i < len(warehouse) && c.GetAttr("nullable").True() != warehouse[i].Nullable {
+				bad("column %s: nullable %v, contracts has %v", name, c.GetAttr("nullable").True(), warehouse[i].Nullable)
+			}
 			columns = append(columns, strings.ToLower(name))
 		}
 		if !slices.Equal(columns, want) {
-			bad("warehouse columns %v, shared/warehouse has %v", columns, want)
+			bad("warehouse columns %v, contracts has %v", columns, want)
 		}
 	}
 	known := slices.Clone(columns)

@@ -3,6 +3,7 @@ package deploytest
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -25,7 +26,7 @@ func checkSnowflakeDirs(t *testing.T, root string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return CheckSnowflakeRoot(sf, aws, string(merge), contracts.RowColumns)
+	return CheckSnowflakeRoot(sf, aws, string(merge), append(slices.Clone(contracts.RowSchema), contracts.LoadSchema...))
 }
 
 func TestSnowflakeRootMatchesCode(t *testing.T) {
@@ -40,6 +41,7 @@ func TestSnowflakeCheckerCatchesDrift(t *testing.T) {
 	}{
 		{"old provider source", "snowflake/versions.tf", `"snowflakedb/snowflake"`, `"Snowflake-Labs/snowflake"`, "snowflake provider source"},
 		{"lower-case column", "snowflake/snowflake.tf", `{ name = "COUNTRY_NAME", type = "VARCHAR", nullable = false },`, `{ name = "country_name", type = "VARCHAR", nullable = false },`, `column "country_name" is not upper case`},
+		{"nullable", "snowflake/snowflake.tf", `{ name = "SCORE", type = "VARCHAR", nullable = true },`, `{ name = "SCORE", type = "VARCHAR", nullable = false },`, "column SCORE: nullable false, contracts has true"},
 		{"missing column", "snowflake/snowflake.tf", `    { name = "EXTRA", type = "VARCHAR", nullable = true },` + "\n", "", "warehouse columns"},
 		{"change tracking", "snowflake/snowflake.tf", "change_tracking = true", "change_tracking = false", "change_tracking must be true"},
 		{"external id", "snowflake/outputs.tf", "snowflake_storage_integration.lake.describe_output[0].storage_aws_external_id[0].value", "snowflake_storage_integration.lake.storage_aws_external_id", "describe_output"},

@@ -395,7 +395,7 @@ func checkLambdaVisibility(tf *Terraform, top contracts.Topology, services []Ser
 func checkSnowflakeSecret(tf *Terraform, bad func(string, ...any)) {
 	const secret = "aws_secretsmanager_secret.snowflake"
 	for _, b := range tf.Blocks {
-		if b.Type != "module" || len(b.Labels) != 1 || b.Labels[0] == "loader" {
+		if b.Type != "module" || len(b.Labels) != 1 || b.Labels[0] == contracts.ServiceLoader {
 			continue
 		}
 		for name, a := range b.Body.Attributes {
@@ -456,8 +456,21 @@ func checkResources(tf *Terraform, bad func(string, ...any)) {
 	}
 }
 
-// checkModules: a module per service, fed its own queue and DLQ.
+// checkModules: local.services names the services, and each has a module fed its own queue
+// and DLQ.
 func checkModules(tf *Terraform, services []Service, bad func(string, ...any)) {
+	var want, have []string
+	for _, s := range services {
+		want = append(want, s.Name)
+	}
+	if v, ok := tf.Locals["services"]; ok && v.CanIterateElements() {
+		for _, n := range v.AsValueSlice() {
+			have = append(have, n.AsString())
+		}
+	}
+	if !slices.Equal(have, want) {
+		bad("local.services %v, the services are %v", have, want)
+	}
 	for _, s := range services {
 		m := tf.Block("module", s.Name)
 		if m == nil {

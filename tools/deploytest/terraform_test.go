@@ -81,6 +81,7 @@ func TestTerraformCheckerCatchesDrift(t *testing.T) {
 		{"bucket", "variables.tf", `default     = "gfn-data-lake"`, `default     = "gfn-lake"`, "bucket_name must default to the topology's bucket gfn-data-lake"},
 		{"dlq name", "sqs.tf", `"${var.name_prefix}${each.key}${local.dlq_suffix}"`, `"${each.key}${local.dlq_suffix}"`, "aws_sqs_queue.dlq"},
 		{"not raw", "sns.tf", "raw_message_delivery = true", "raw_message_delivery = false", "raw_message_delivery"},
+		{"service list", "lambda.tf", `"loader", "notifier"]`, `"loader"]`, "local.services [extractor validator transformer loader]"},
 		{"scheduler type", "eventbridge.tf", `"gfn.pipeline.extraction_requested.v1"`, `"gfn.pipeline.extraction_requested.v2"`, "scheduled message attribute type"},
 	}
 	for _, tt := range tests {

@@ -7,6 +7,13 @@ data "aws_iam_policy_document" "service" {
     resources = ["${var.bucket_arn}/raw/*", "${var.bucket_arn}/metadata/*"]
   }
 
+  # A response that cannot be landed is reported under failed/responses/ (shared/lake).
+  statement {
+    sid       = "LakeFailedResponses"
+    actions   = ["s3:PutObject"]
+    resources = ["${var.bucket_arn}/failed/responses/*"]
+  }
+
   # Checking whether a raw object already exists (HEAD of a missing key) needs ListBucket.
   statement {
     sid       = "LakeList"

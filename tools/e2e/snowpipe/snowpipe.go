@@ -13,9 +13,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/gfnpipeline/contracts"
 	"github.com/gfnpipeline/shared/warehouse"
 	"github.com/gfnpipeline/tools/e2e/fakesnow"
 )
@@ -129,13 +131,13 @@ func Load(ctx context.Context, sf *warehouse.Snowflake, key, localPath string, n
 // the file as a stage path (fakesnow resolves FILES = (...) on a table stage to a path
 // without a URL scheme and rejects it).
 func copySQL(key, loadID string, at time.Time) string {
-	cols := warehouse.RowColumnNames()
+	cols := contracts.RowColumns
 	sel := make([]string, len(cols))
 	for i, c := range cols {
 		sel[i] = "$1:" + c
 	}
 	sel = append(sel, quote(warehouse.PipeFileName(key)), quote(loadID), quote(at.UTC().Format("2006-01-02 15:04:05.000000"))+"::TIMESTAMP_NTZ")
-	return "COPY INTO " + warehouse.RawTable + " (" + strings.Join(append(cols, "file_name", "load_id", "loaded_at"), ", ") + ")\n" +
+	return "COPY INTO " + warehouse.RawTable + " (" + strings.Join(append(slices.Clone(cols), contracts.ColumnNames(contracts.LoadSchema)...), ", ") + ")\n" +
 		"FROM (SELECT " + strings.Join(sel, ", ") + " FROM " + warehouse.RawTableStage + "/" + stagePath(key) + ")\n" +
 		"FILE_FORMAT = (TYPE = PARQUET)"
 }

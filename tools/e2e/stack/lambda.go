@@ -24,13 +24,13 @@ const (
 )
 
 // ServiceQueues is the queue each service consumes.
-var ServiceQueues = map[string]string{
-	"extractor":   contracts.QueueExtractor,
-	"validator":   contracts.QueueValidator,
-	"transformer": contracts.QueueTransformer,
-	"loader":      contracts.QueueLoader,
-	"notifier":    contracts.QueueNotifier,
-}
+var ServiceQueues = func() map[string]string {
+	out := map[string]string{}
+	for _, s := range contracts.Services() {
+		out[s.Name] = s.Queue
+	}
+	return out
+}()
 
 // BuildLambdas builds every service's bootstrap as `make package SERVICE=x` does (for this
 // machine's architecture) into dir/<service>/bootstrap, and installs AWS's Lambda
@@ -129,7 +129,7 @@ func (s *Stack) startLambdas(ctx context.Context, env []string) error {
 		if !ok {
 			return fmt.Errorf("terraform has no event source mapping for %s's queue %s", svc, ServiceQueues[svc])
 		}
-		if svc == "loader" {
+		if svc == contracts.ServiceLoader {
 			m.MaximumConcurrency = 1
 		}
 		m.Function = s.opts.Prefix + m.Function

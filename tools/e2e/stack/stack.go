@@ -34,18 +34,20 @@ import (
 )
 
 // Services are the pipeline's deployable services, in start order.
-var Services = []string{"extractor", "validator", "transformer", "loader", "notifier"}
+var Services = contracts.ServiceNames()
 
-// Binaries built for a stack: the services, the simulator and the operator CLI.
-var Binaries = map[string]string{
-	"extractor":   "./services/extractor/cmd/extractor",
-	"validator":   "./services/validator/cmd/validator",
-	"transformer": "./services/transformer/cmd/transformer",
-	"loader":      "./services/loader/cmd/loader",
-	"notifier":    "./services/notifier/cmd/notifier",
-	"gfnapi-sim":  "./tools/gfnapi-sim/cmd/gfnapi-sim",
-	"gfnctl":      "./tools/gfnctl",
-}
+// Binaries built for a stack: the services (services/<name>/cmd/<name>), the simulator and
+// the operator CLI.
+var Binaries = func() map[string]string {
+	out := map[string]string{
+		"gfnapi-sim": "./tools/gfnapi-sim/cmd/gfnapi-sim",
+		"gfnctl":     "./tools/gfnctl",
+	}
+	for _, svc := range Services {
+		out[svc] = "./services/" + svc + "/cmd/" + svc
+	}
+	return out
+}()
 
 // SnowflakeBinaries are built for a Snowflake-mode stack (BuildSnowflake): the loader in
 // confirm mode with fakesnow's load records, and the Snowpipe stand-in.
@@ -229,7 +231,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		}
 		s.MetricsURLs[svc] = "http://" + metricsAddr + "/metrics"
 		env := append(append([]string{}, env...), "GFN_METRICS_ADDR="+metricsAddr)
-		if svc == "loader" {
+		if svc == contracts.ServiceLoader {
 			env = append(env, loaderEnv...)
 		}
 		if err := s.start(svc, env); err != nil {
@@ -273,7 +275,7 @@ func (s *Stack) startSnowflake(ctx context.Context) ([]string, error) {
 // binary is the executable a process runs: the Snowflake-mode stack's loader is the
 // confirmer with fakesnow's load records.
 func (s *Stack) binary(name string) string {
-	if name == "loader" && s.opts.Warehouse == WarehouseSnowflake {
+	if name == contracts.ServiceLoader && s.opts.Warehouse == WarehouseSnowflake {
 		return "loader-fakesnow"
 	}
 	return name

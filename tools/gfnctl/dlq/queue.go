@@ -17,6 +17,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/gfnpipeline/contracts"
+	"github.com/gfnpipeline/shared/messaging"
 )
 
 // ErrNotDLQ is returned when a command that only makes sense on a dead-letter queue is given
@@ -145,25 +146,17 @@ type Message struct {
 }
 
 func fromSQS(m sqstypes.Message) Message {
+	d := messaging.DecodeSQS("", m)
 	out := Message{
-		MessageID:  aws.ToString(m.MessageId),
-		Body:       aws.ToString(m.Body),
-		Attributes: make(map[string]string, len(m.MessageAttributes)),
-		raw:        m,
-		receipt:    aws.ToString(m.ReceiptHandle),
+		MessageID:    d.MessageID,
+		Body:         string(d.Body),
+		Attributes:   d.Attributes,
+		Error:        d.Attributes[contracts.AttrError],
+		SentAt:       d.SentAt,
+		ReceiveCount: d.Attempt,
+		raw:          m,
+		receipt:      aws.ToString(m.ReceiptHandle),
 	}
-	for k, v := range m.MessageAttributes {
-		if v.StringValue != nil {
-			out.Attributes[k] = *v.StringValue
-		} else {
-			out.Attributes[k] = string(v.BinaryValue)
-		}
-	}
-	out.Error = out.Attributes[contracts.AttrError]
-	if ms, err := strconv.ParseInt(m.Attributes[string(sqstypes.MessageSystemAttributeNameSentTimestamp)], 10, 64); err == nil {
-		out.SentAt = time.UnixMilli(ms).UTC()
-	}
-	out.ReceiveCount, _ = strconv.Atoi(m.Attributes[string(sqstypes.MessageSystemAttributeNameApproximateReceiveCount)])
 	out.OriginalID = out.Attributes[contracts.AttrRedriveOriginalID]
 	if out.OriginalID == "" {
 		out.OriginalID = out.MessageID

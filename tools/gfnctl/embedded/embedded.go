@@ -54,17 +54,13 @@ type Result struct {
 	APIURL string
 }
 
-type service struct {
-	name   string
-	newApp platform.NewApplication
-}
-
-var services = []service{
-	{"extractor", extractor.NewApplication},
-	{"validator", validator.NewApplication},
-	{"transformer", transformer.NewApplication},
-	{"loader", loader.NewApplication},
-	{"notifier", notifier.NewApplication},
+// newApps builds each of contracts.Services (a test keeps the two in step).
+var newApps = map[string]platform.NewApplication{
+	contracts.ServiceExtractor:   extractor.NewApplication,
+	contracts.ServiceValidator:   validator.NewApplication,
+	contracts.ServiceTransformer: transformer.NewApplication,
+	contracts.ServiceLoader:      loader.NewApplication,
+	contracts.ServiceNotifier:    notifier.NewApplication,
 }
 
 // Run runs one pipeline run to its outcome.
@@ -73,7 +69,6 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	if opts.Timeout == 0 {
 		opts.Timeout = 30 * time.Minute
 	}
-	log := opts.Logger
 	if err := claimSource(opts.DataDir, source(opts)); err != nil {
 		return res, err
 	}
@@ -82,79 +77,27 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 		return res, err
 	}
 	top := platform.Topology(opts.Getenv)
-	bus := messaging.NewMemory(top, log)
+	bus := newBus(store, top, opts.Logger)
 	defer bus.Close() //nolint:errcheck // in-memory: the run has settled, nothing is in flight
-	// The directory lake stands in for S3's bucket notifications.
-	store.OnCreate(func(ctx context.Context, o lake.ObjectCreated) {
-		if err := bus.NotifyObjectCreated(ctx, o); err != nil {
-			log.Error("bucket notification", "key", o.Key, "error", err.Error())
-		}
-	})
-
-	// The embedded run has no Snowpipe to confirm: it always loads DuckDB itself.
-	env := map[string]string{loader.EnvDuckDBPath: filepath.Join(opts.DataDir, "gfn.duckdb"), loader.EnvWarehouse: loader.WarehouseDuckDB}
-	if opts.Getenv(extractor.EnvAPIKey) == "" && opts.Getenv("GFN_API_KEY_SECRET_ARN") == "" {
-		url, stop, err := startSimulator(sim.Config{DataDir: opts.SimDataDir, ServeYears: opts.Getenv(sim.EnvServeYears)}, log)
-		if err != nil {
-			return res, err
-		}
-		defer stop()
-		env[extractor.EnvAPIURL] = url
-		env[extractor.EnvAPIKey] = "embedded-simulator"
-		// The simulator is in-process: no need to pace requests as the real API wants.
-		env[extractor.EnvRate] = "1000"
-		env[extractor.EnvBurst] = "1000"
-	}
-	getenv := func(k string) string {
-		if v, ok := env[k]; ok {
-			return v
-		}
-		return opts.Getenv(k)
-	}
-	res.APIURL = getenv(extractor.EnvAPIURL)
-
-	var consumers []messaging.Consumer
-	for _, s := range services {
-		deps := platform.Deps{Topology: top, Store: store, Publisher: bus.Publisher("gfn/" + s.name), Logger: log.With("service", s.name), Getenv: getenv}
-		app, cleanup, err := s.newApp(ctx, deps)
-		if err != nil {
-			return res, fmt.Errorf("start %s: %w", s.name, err)
-		}
-		defer cleanup()
-		consumers = append(consumers, app.Consumers...)
-	}
-	// The in-memory bus hands a queue's messages over all at once; a poller takes
-	// GFN_CONCURRENCY at a time. Bounding the bus the same way keeps a backfill's years from
-	// all being in memory, in every form, at the same moment.
-	concurrency, err := platform.IntEnv(getenv, platform.EnvConcurrency, 1)
+	getenv, stopSim, err := settings(opts)
 	if err != nil {
 		return res, err
 	}
-	for i := range consumers {
-		consumers[i] = limited(consumers[i], concurrency)
+	defer stopSim()
+	res.APIURL = getenv(extractor.EnvAPIURL)
+	consumers, cleanup, err := startServices(ctx, top, store, bus, getenv, opts.Logger)
+	defer cleanup()
+	if err != nil {
+		return res, err
 	}
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	running := make(chan struct{})
-	done := make(chan error, 1)
-	go func() {
-		done <- bus.Run(runCtx, messaging.Policy{Publisher: bus.Publisher("gfn/platform")}, running, consumers...)
-	}()
-	select {
-	case <-running:
-	case err := <-done:
-		return res, fmt.Errorf("message bus: %w", err)
-	}
-
-	req, err := runs.Request(ctx, bus.Publisher("gfnctl"), opts.Request)
+	done, err := startBus(runCtx, bus, consumers)
 	if err != nil {
 		return res, err
 	}
-	log.Info("run requested", "run_id", req.RunID, "mode", req.Mode)
-	waitCtx, cancelWait := context.WithTimeout(ctx, opts.Timeout)
-	defer cancelWait()
-	res.Outcome, err = runs.Wait(waitCtx, store, req.RunID, 100*time.Millisecond, runs.OnProgress(opts.Progress))
+	res.Outcome, err = requestAndWait(ctx, store, bus, opts)
 	res.DeadLetters = bus.DeadLetters()
 	if err != nil {
 		return res, err
@@ -164,6 +107,105 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 		return res, fmt.Errorf("message bus: %w", err)
 	}
 	return res, nil
+}
+
+// newBus is the in-memory bus, with the directory lake standing in for S3's bucket
+// notifications.
+func newBus(store *lake.Dir, top contracts.Topology, log *slog.Logger) *messaging.Memory {
+	bus := messaging.NewMemory(top, log)
+	store.OnCreate(func(ctx context.Context, o lake.ObjectCreated) {
+		if err := bus.NotifyObjectCreated(ctx, o); err != nil {
+			log.Error("bucket notification", "key", o.Key, "error", err.Error())
+		}
+	})
+	return bus
+}
+
+// settings are the services' settings: opts.Getenv's under the embedded run's own. The
+// embedded run has no Snowpipe to confirm, so it always loads DuckDB itself; and it starts
+// the simulator unless a real API key is given (stop stops it).
+func settings(opts Options) (getenv func(string) string, stop func(), err error) {
+	env := map[string]string{loader.EnvDuckDBPath: filepath.Join(opts.DataDir, "gfn.duckdb"), loader.EnvWarehouse: loader.WarehouseDuckDB}
+	stop = func() {}
+	if opts.Getenv(extractor.EnvAPIKey) == "" && opts.Getenv("GFN_API_KEY_SECRET_ARN") == "" {
+		url, stopSim, err := startSimulator(sim.Config{DataDir: opts.SimDataDir, ServeYears: opts.Getenv(sim.EnvServeYears)}, opts.Logger)
+		if err != nil {
+			return nil, nil, err
+		}
+		stop = stopSim
+		env[extractor.EnvAPIURL] = url
+		env[extractor.EnvAPIKey] = "embedded-simulator"
+		// The simulator is in-process: no need to pace requests as the real API wants.
+		env[extractor.EnvRate] = "1000"
+		env[extractor.EnvBurst] = "1000"
+	}
+	return func(k string) string {
+		if v, ok := env[k]; ok {
+			return v
+		}
+		return opts.Getenv(k)
+	}, stop, nil
+}
+
+// startServices builds every service's application on the bus and returns their consumers,
+// each bounded to GFN_CONCURRENCY messages at once; cleanup stops what was started, also
+// after an error.
+func startServices(ctx context.Context, top contracts.Topology, store lake.Store, bus *messaging.Memory,
+	getenv func(string) string, log *slog.Logger) (consumers []messaging.Consumer, cleanup func(), err error) {
+	var cleanups []func()
+	cleanup = func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+	}
+	for _, name := range contracts.ServiceNames() {
+		deps := platform.Deps{Topology: top, Store: store, Publisher: bus.Publisher("gfn/" + name), Logger: log.With("service", name), Getenv: getenv}
+		app, stop, err := newApps[name](ctx, deps)
+		if err != nil {
+			return nil, cleanup, fmt.Errorf("start %s: %w", name, err)
+		}
+		cleanups = append(cleanups, stop)
+		consumers = append(consumers, app.Consumers...)
+	}
+	// The in-memory bus hands a queue's messages over all at once; a poller takes
+	// GFN_CONCURRENCY at a time. Bounding the bus the same way keeps a backfill's years from
+	// all being in memory, in every form, at the same moment.
+	concurrency, err := platform.IntEnv(getenv, platform.EnvConcurrency, 1)
+	if err != nil {
+		return nil, cleanup, err
+	}
+	for i := range consumers {
+		consumers[i] = limited(consumers[i], concurrency)
+	}
+	return consumers, cleanup, nil
+}
+
+// startBus runs the consumers under the delivery policy until ctx ends. It returns once they
+// run, with the channel that gets the bus's end.
+func startBus(ctx context.Context, bus *messaging.Memory, consumers []messaging.Consumer) (<-chan error, error) {
+	running := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- bus.Run(ctx, messaging.Policy{Publisher: bus.Publisher("gfn/platform")}, running, consumers...)
+	}()
+	select {
+	case <-running:
+		return done, nil
+	case err := <-done:
+		return nil, fmt.Errorf("message bus: %w", err)
+	}
+}
+
+// requestAndWait requests the run and waits, at most opts.Timeout, for its outcome.
+func requestAndWait(ctx context.Context, store lake.Store, bus *messaging.Memory, opts Options) (contracts.Message, error) {
+	req, err := runs.Request(ctx, bus.Publisher("gfnctl"), opts.Request)
+	if err != nil {
+		return nil, err
+	}
+	opts.Logger.Info("run requested", "run_id", req.RunID, "mode", req.Mode)
+	waitCtx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	return runs.Wait(waitCtx, store, req.RunID, 100*time.Millisecond, runs.OnProgress(opts.Progress))
 }
 
 // ErrOtherSource: the data directory holds a lake and warehouse loaded from another source.

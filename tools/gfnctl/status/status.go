@@ -208,18 +208,23 @@ func gatherQueues(ctx context.Context, tool *dlq.Tool, rep *Report) error {
 
 // stageOutputs are, per service, the events that show it handled a batch; the validator's
 // quarantine is handled and failed both (the batch stops there).
+// The notifier handles no batch, so it has no stage.
 var stageOutputs = []struct {
 	name   string
 	events []string
 }{
-	{"extractor", []string{"RawBatchLanded"}},
-	{"validator", []string{"BatchValidated", "BatchQuarantined"}},
-	{"transformer", []string{"BatchTransformed"}},
-	{"loader", []string{"BatchLoaded"}},
+	{contracts.ServiceExtractor, []string{"RawBatchLanded"}},
+	{contracts.ServiceValidator, []string{"BatchValidated", "BatchQuarantined"}},
+	{contracts.ServiceTransformer, []string{"BatchTransformed"}},
+	{contracts.ServiceLoader, []string{"BatchLoaded"}},
 }
 
 // stages counts each service's handled and failed batches from the ledger.
 func stages(batches []*runledger.BatchState) []Stage {
+	queues := map[string]string{}
+	for _, s := range contracts.Services() {
+		queues[s.Name] = s.Queue
+	}
 	out := make([]Stage, len(stageOutputs))
 	for i, so := range stageOutputs {
 		out[i].Name = so.name
@@ -231,13 +236,13 @@ func stages(batches []*runledger.BatchState) []Stage {
 				}
 			}
 			var q contracts.BatchQuarantined
-			if so.name == "validator" && decode(b, &q) {
+			if so.name == contracts.ServiceValidator && decode(b, &q) {
 				out[i].Failed++
 				out[i].LastError = "quarantined: " + q.Reason
 			}
 			// BatchFailed names the queue that gave up (prefixed in a named stack).
 			var f contracts.BatchFailed
-			if decode(b, &f) && strings.HasSuffix(f.Stage, "gfn-"+so.name) {
+			if decode(b, &f) && strings.HasSuffix(f.Stage, queues[so.name]) {
 				out[i].Failed++
 				out[i].LastError = f.Reason
 			}

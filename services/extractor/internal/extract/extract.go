@@ -415,19 +415,9 @@ const bodyPrefixBytes = 1024
 
 // reject records why a response cannot be landed under failed/ and fails the message for good.
 func (e *Extractor) reject(ctx context.Context, req *contracts.ExtractionRequested, reason string, cause error, body []byte) error {
-	key := lake.FailedKey(req.RequestedAt, req.BatchID)
-	doc := struct {
-		Stage         string    `json:"stage"`
-		RunID         string    `json:"run_id"`
-		BatchID       string    `json:"batch_id"`
-		Year          int       `json:"year"`
-		Reason        string    `json:"reason"`
-		Error         string    `json:"error"`
-		ResponseBytes int       `json:"response_bytes"`
-		ResponseStart string    `json:"response_start,omitempty"`
-		RequestedAt   time.Time `json:"requested_at"`
-	}{
-		Stage: "extractor", RunID: req.RunID, BatchID: req.BatchID, Year: req.FromYear,
+	key := lake.FailedResponseKey(req.RequestedAt, req.BatchID)
+	doc := lake.FailedResponse{
+		Stage: contracts.ServiceExtractor, RunID: req.RunID, BatchID: req.BatchID, Year: req.FromYear,
 		Reason: reason, Error: cause.Error(), ResponseBytes: len(body),
 		ResponseStart: string(body[:min(len(body), bodyPrefixBytes)]), RequestedAt: req.RequestedAt,
 	}

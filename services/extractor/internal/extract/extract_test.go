@@ -411,7 +411,7 @@ func TestBadResponsesGoToFailed(t *testing.T) {
 			if !messaging.IsPermanent(err) || !strings.Contains(err.Error(), tc.wantReason) {
 				t.Fatalf("err = %v, want permanent mentioning %q", err, tc.wantReason)
 			}
-			doc, _, err := e.store.Get(context.Background(), lake.FailedKey(t0, "ef-2020"))
+			doc, _, err := e.store.Get(context.Background(), lake.FailedResponseKey(t0, "ef-2020"))
 			if err != nil || !strings.Contains(string(doc), tc.wantReason) || !strings.Contains(string(doc), `"batch_id": "ef-2020"`) {
 				t.Fatalf("failed object %s (%v)", doc, err)
 			}

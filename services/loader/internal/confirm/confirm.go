@@ -200,9 +200,8 @@ func (c *Confirmer) fail(ctx context.Context, runID, batchID, reason string) err
 		log.ErrorContext(ctx, "load failed for a file without run-id metadata", "reason", reason)
 		return nil
 	}
-	ev := &contracts.BatchFailed{Header: contracts.Header{RunID: runID, BatchID: batchID}, Stage: Stage, Reason: reason}
-	if err := c.pub.Publish(ctx, ev); err != nil {
-		return fmt.Errorf("load confirm: publish BatchFailed: %w", err)
+	if _, err := messaging.PublishBatchFailed(ctx, c.pub, messaging.Failure{Stage: Stage, RunID: runID, BatchID: batchID, Reason: reason}); err != nil {
+		return fmt.Errorf("load confirm: %w", err)
 	}
 	log.ErrorContext(ctx, "snowpipe load failed", "reason", reason)
 	return nil

@@ -8,7 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -141,16 +141,11 @@ func Text(a Alert) string {
 }
 
 func alertOf(queue string, m sqstypes.Message) Alert {
-	attr := func(k string) string { return aws.ToString(m.MessageAttributes[k].StringValue) }
-	a := Alert{Queue: queue, MessageID: aws.ToString(m.MessageId), Type: attr(contracts.AttrType), RunID: attr(contracts.AttrRunID), Reason: attr(contracts.AttrError)}
-	if msg, err := contracts.Decode(a.Type, []byte(aws.ToString(m.Body))); err == nil {
-		a.BatchID = msg.Batch()
-	}
+	d := messaging.DecodeSQS(queue, m)
+	f := messaging.FailureOf(queue, d, d.Attributes[contracts.AttrError])
+	a := Alert{Queue: queue, MessageID: d.MessageID, Type: f.Type, RunID: f.RunID, BatchID: f.BatchID, Reason: f.Reason, SentAt: d.SentAt}
 	if a.Reason == "" {
 		a.Reason = "moved by the queue's redrive policy (no reason recorded: the consumer stopped mid-message)"
-	}
-	if ms, err := strconv.ParseInt(m.Attributes[string(sqstypes.MessageSystemAttributeNameSentTimestamp)], 10, 64); err == nil {
-		a.SentAt = time.UnixMilli(ms).UTC()
 	}
 	return a
 }
@@ -187,13 +182,11 @@ func (w *Watcher) raise(ctx context.Context, a Alert) {
 			log.Error("dlq alert not delivered", "error", err.Error())
 		}
 	}
-	// Only a known batch fails its run: the failure clears when that batch is redriven and loads.
-	if a.RunID == "" || a.BatchID == "" || a.Type == contracts.TypeBatchFailed {
-		return
-	}
-	stage := a.Queue[:len(a.Queue)-len(contracts.DLQSuffix)]
-	ev := &contracts.BatchFailed{Header: contracts.Header{RunID: a.RunID, BatchID: a.BatchID}, Stage: stage, Reason: a.Reason}
-	if err := w.pub.Publish(ctx, ev); err != nil {
-		log.Error("publish BatchFailed", "error", err.Error())
+	// The run fails as the delivery policy fails it (the failure clears when the batch is
+	// redriven and loads); a message the policy dead-lettered was announced already, and
+	// the ledger records the second announcement once.
+	f := messaging.Failure{Stage: strings.TrimSuffix(a.Queue, contracts.DLQSuffix), Type: a.Type, RunID: a.RunID, BatchID: a.BatchID, Reason: a.Reason}
+	if _, err := messaging.PublishBatchFailed(ctx, w.pub, f); err != nil {
+		log.Error("announce failure", "error", err.Error())
 	}
 }

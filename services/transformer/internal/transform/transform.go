@@ -284,7 +284,7 @@ type SchemaDoc struct {
 func SchemaDocument() ([]byte, error) {
 	doc := SchemaDoc{
 		Name: contracts.RecordSchemaName, Version: contracts.RecordSchemaVersion, Format: "parquet",
-		Compression: "zstd", NaturalKey: contracts.NaturalKey, WarehouseColumns: []string{"loaded_at"},
+		Compression: "zstd", NaturalKey: contracts.NaturalKey, WarehouseColumns: contracts.ColumnNames(contracts.LoadSchema),
 	}
 	for _, f := range schema.Fields() {
 		c := Column{Name: f.Name(), PhysicalType: f.Type().Kind().String(), Nullable: f.Optional()}

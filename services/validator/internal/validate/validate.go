@@ -8,7 +8,7 @@
 //     quality.EncodeStaged (the API's keys and types, then unknown keys verbatim), with
 //     metadata run-id, batch-id, records, extracted-at, source-key. Not written when no row
 //     is valid or the batch is quarantined.
-//   - lake.FailedKey(extracted_at, batch): a FailedReport (JSON) when any row is rejected or
+//   - lake.FailedKey(extracted_at, batch): a lake.FailedReport (JSON) when any row is rejected or
 //     the body cannot be read at all.
 //
 // A RawBatchLanded with Records == 0 and Key == "" means the API had no data for that year:
@@ -57,108 +57,124 @@ func New(cfg Config, store lake.Store, pub messaging.Publisher) *Validator {
 	return &Validator{threshold: t, store: store, pub: pub}
 }
 
-// FailedReport is the failed/ object: why rows (or the whole batch) failed tier 1.
-type FailedReport struct {
-	RunID       string    `json:"run_id"`
-	BatchID     string    `json:"batch_id"`
-	Year        int       `json:"year"`
-	SourceKey   string    `json:"source_key"`
-	ExtractedAt time.Time `json:"extracted_at"`
-	// Error is set when the body could not be read as a JSON array; there are no rows then.
-	Error        string `json:"error,omitempty"`
-	Quarantined  bool   `json:"quarantined"`
-	RowsIn       int    `json:"rows_in"`
-	RowsRejected int    `json:"rows_rejected"`
-	// RejectsByRule counts rejected rows per rule (a row breaking two rules counts twice).
-	RejectsByRule map[string]int   `json:"rejects_by_rule,omitempty"`
-	Rejects       []quality.Reject `json:"rejects,omitempty"`
-}
-
 // ErrBadEvent marks a RawBatchLanded that cannot be acted on (no key but records, or a key
 // whose object does not exist); retrying it cannot help.
 var ErrBadEvent = errors.New("bad RawBatchLanded event")
 
-// Handle validates the batch msg announces and publishes BatchValidated or BatchQuarantined.
+// Handle validates the batch msg announces and publishes BatchValidated or BatchQuarantined:
+// it reads the raw batch, decides on its rows, then writes what the decision says.
 func (v *Validator) Handle(ctx context.Context, msg *contracts.RawBatchLanded) error {
-	log := telemetry.Logger(ctx)
 	if msg.Key == "" {
 		if msg.Records != 0 {
 			return messaging.Permanent(fmt.Errorf("%w: %d records but no key", ErrBadEvent, msg.Records))
 		}
-		log.Info("batch has no data: validated with zero rows", "year", msg.Year)
+		telemetry.Logger(ctx).Info("batch has no data: validated with zero rows", "year", msg.Year)
 		return v.publish(ctx, &contracts.BatchValidated{Header: msg.Header, Year: msg.Year, ExtractedAt: msg.ExtractedAt})
 	}
-
-	body, _, err := v.store.Get(ctx, msg.Key)
-	if errors.Is(err, lake.ErrNotFound) {
-		return messaging.Permanent(fmt.Errorf("%w: raw object %s: %w", ErrBadEvent, msg.Key, err))
-	}
+	body, err := v.readRaw(ctx, msg)
 	if err != nil {
-		return fmt.Errorf("read raw batch: %w", err)
+		return err
 	}
-
-	report := FailedReport{RunID: msg.RunID, BatchID: msg.BatchID, Year: msg.Year, SourceKey: msg.Key, ExtractedAt: msg.ExtractedAt}
-	failedKey := lake.FailedKey(msg.ExtractedAt, msg.BatchID)
-
 	res, err := quality.ValidateBatch(body, quality.Options{})
 	if err != nil {
-		report.Error = err.Error()
-		report.Quarantined = true
-		if perr := v.putJSON(ctx, failedKey, report, msg); perr != nil {
-			return perr
-		}
-		log.Error("raw batch is not a JSON array", "key", msg.Key, "failed_key", failedKey, "error", err)
-		return messaging.Permanent(fmt.Errorf("validate %s: %w", msg.Key, err))
+		return v.rejectUnreadable(ctx, msg, err)
 	}
-
-	byRule := res.CountByRule()
 	if len(res.UnknownFields) > 0 {
 		if err := v.reportDrift(ctx, msg, res); err != nil {
 			return err
 		}
 	}
 	if len(res.UnknownRecordTypes) > 0 {
-		log.Warn("unknown record types", "record_types", res.UnknownRecordTypes)
+		telemetry.Logger(ctx).Warn("unknown record types", "record_types", res.UnknownRecordTypes)
 	}
+	return v.write(ctx, msg, res, v.decide(msg, res))
+}
 
-	quarantine := res.RejectRatio() > v.threshold
+// readRaw reads the raw object msg names.
+func (v *Validator) readRaw(ctx context.Context, msg *contracts.RawBatchLanded) ([]byte, error) {
+	body, _, err := v.store.Get(ctx, msg.Key)
+	if errors.Is(err, lake.ErrNotFound) {
+		return nil, messaging.Permanent(fmt.Errorf("%w: raw object %s: %w", ErrBadEvent, msg.Key, err))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read raw batch: %w", err)
+	}
+	return body, nil
+}
+
+// newReport is the failed/ report of msg's batch, before its findings.
+func newReport(msg *contracts.RawBatchLanded) lake.FailedReport {
+	return lake.FailedReport{RunID: msg.RunID, BatchID: msg.BatchID, Year: msg.Year, SourceKey: msg.Key, ExtractedAt: msg.ExtractedAt}
+}
+
+// rejectUnreadable records a body that is not a JSON array and fails the message for good.
+func (v *Validator) rejectUnreadable(ctx context.Context, msg *contracts.RawBatchLanded, cause error) error {
+	failedKey := lake.FailedKey(msg.ExtractedAt, msg.BatchID)
+	report := newReport(msg)
+	report.Error = cause.Error()
+	report.Quarantined = true
+	if err := v.putJSON(ctx, failedKey, report, msg); err != nil {
+		return err
+	}
+	telemetry.Logger(ctx).Error("raw batch is not a JSON array", "key", msg.Key, "failed_key", failedKey, "error", cause)
+	return messaging.Permanent(fmt.Errorf("validate %s: %w", msg.Key, cause))
+}
+
+// verdict is what validation decided for a batch.
+type verdict struct {
+	// report is the failed/ report to write; nil when no row was rejected.
+	report *lake.FailedReport
+	// quarantine stops the batch: too many rows were rejected, for reason.
+	quarantine bool
+	reason     string
+}
+
+// decide judges a validated batch: its failed/ report, and whether it is quarantined.
+func (v *Validator) decide(msg *contracts.RawBatchLanded, res quality.Result) verdict {
+	d := verdict{quarantine: res.RejectRatio() > v.threshold}
+	var byRule map[string]int
 	if len(res.Rejects) > 0 {
-		report.Quarantined = quarantine
-		report.RowsIn, report.RowsRejected = res.RowsIn, len(res.Rejects)
-		report.Rejects = res.Rejects
-		report.RejectsByRule = map[string]int{}
-		for rule, n := range byRule {
+		byRule = map[string]int{}
+		for rule, n := range res.CountByRule() {
 			if n > 0 && rule != quality.RuleRecordType {
-				report.RejectsByRule[rule] = n
+				byRule[rule] = n
 			}
 		}
-		if err := v.putJSON(ctx, failedKey, report, msg); err != nil {
+		report := newReport(msg)
+		report.Quarantined = d.quarantine
+		report.RowsIn, report.RowsRejected = res.RowsIn, len(res.Rejects)
+		report.Rejects, report.RejectsByRule = res.Rejects, byRule
+		d.report = &report
+	}
+	if d.quarantine {
+		d.reason = fmt.Sprintf("%d of %d rows (%.1f%%) failed tier 1, above the %.1f%% threshold: %s",
+			len(res.Rejects), res.RowsIn, 100*res.RejectRatio(), 100*v.threshold, formatCounts(byRule))
+	}
+	return d
+}
+
+// write records the verdict: the failed/ report, then BatchQuarantined, or the staged rows
+// and BatchValidated.
+func (v *Validator) write(ctx context.Context, msg *contracts.RawBatchLanded, res quality.Result, d verdict) error {
+	log := telemetry.Logger(ctx)
+	failedKey := ""
+	var byRule map[string]int
+	if d.report != nil {
+		failedKey, byRule = lake.FailedKey(msg.ExtractedAt, msg.BatchID), d.report.RejectsByRule
+		if err := v.putJSON(ctx, failedKey, d.report, msg); err != nil {
 			return err
 		}
-	} else {
-		failedKey = ""
 	}
-
-	if quarantine {
-		reason := fmt.Sprintf("%d of %d rows (%.1f%%) failed tier 1, above the %.1f%% threshold: %s",
-			len(res.Rejects), res.RowsIn, 100*res.RejectRatio(), 100*v.threshold, formatCounts(report.RejectsByRule))
-		log.Warn("batch quarantined", "reason", reason, "failed_key", failedKey)
+	if d.quarantine {
+		log.Warn("batch quarantined", "reason", d.reason, "failed_key", failedKey)
 		return v.publish(ctx, &contracts.BatchQuarantined{
 			Header: msg.Header, Year: msg.Year, SourceKey: msg.Key, FailedKey: failedKey,
-			RowsIn: res.RowsIn, RowsRejected: len(res.Rejects), Reason: reason,
+			RowsIn: res.RowsIn, RowsRejected: len(res.Rejects), Reason: d.reason,
 		})
 	}
-
-	stagedKey := ""
-	if len(res.Rows) > 0 {
-		stagedKey = lake.StagedKey(msg.RunID, msg.BatchID)
-		staged, err := quality.EncodeStaged(res.Rows)
-		if err != nil {
-			return messaging.Permanent(fmt.Errorf("encode staged rows: %w", err))
-		}
-		if err := v.store.Put(ctx, stagedKey, staged, metadata(msg, len(res.Rows))); err != nil {
-			return fmt.Errorf("write staged rows: %w", err)
-		}
+	stagedKey, err := v.stage(ctx, msg, res.Rows)
+	if err != nil {
+		return err
 	}
 	out := &contracts.BatchValidated{
 		Header: msg.Header, Year: msg.Year, SourceKey: msg.Key, StagedKey: stagedKey, FailedKey: failedKey,
@@ -168,8 +184,24 @@ func (v *Validator) Handle(ctx context.Context, msg *contracts.RawBatchLanded) e
 		ExtractedAt: msg.ExtractedAt,
 	}
 	log.Info("batch validated", "rows_in", out.RowsIn, "rows_valid", out.RowsValid, "rows_rejected", out.RowsRejected,
-		"warnings", out.Warnings, "rejects_by_rule", report.RejectsByRule, "staged_key", stagedKey)
+		"warnings", out.Warnings, "rejects_by_rule", byRule, "staged_key", stagedKey)
 	return v.publish(ctx, out)
+}
+
+// stage writes a batch's valid rows and returns their key ("" when there are none).
+func (v *Validator) stage(ctx context.Context, msg *contracts.RawBatchLanded, rows []quality.Row) (string, error) {
+	if len(rows) == 0 {
+		return "", nil
+	}
+	stagedKey := lake.StagedKey(msg.RunID, msg.BatchID)
+	staged, err := quality.EncodeStaged(rows)
+	if err != nil {
+		return "", messaging.Permanent(fmt.Errorf("encode staged rows: %w", err))
+	}
+	if err := v.store.Put(ctx, stagedKey, staged, metadata(msg, len(rows))); err != nil {
+		return "", fmt.Errorf("write staged rows: %w", err)
+	}
+	return stagedKey, nil
 }
 
 func (v *Validator) publish(ctx context.Context, m contracts.Message) error {

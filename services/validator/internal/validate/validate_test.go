@@ -75,13 +75,13 @@ func (e *env) objects(t *testing.T) map[string][]byte {
 	return out
 }
 
-func (e *env) failedReport(t *testing.T, key string) validate.FailedReport {
+func (e *env) failedReport(t *testing.T, key string) lake.FailedReport {
 	t.Helper()
 	b, _, err := e.store.Get(e.ctx, key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var r validate.FailedReport
+	var r lake.FailedReport
 	if err := json.Unmarshal(b, &r); err != nil {
 		t.Fatal(err)
 	}
