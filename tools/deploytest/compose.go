@@ -32,11 +32,13 @@ const (
 )
 
 // Service is one pipeline service as deployed: its binary, its queue and the settings it
-// reads besides the platform's.
+// reads besides the platform's (its Config's): Env, which every deployment sets, and
+// Optional, which only some do (production credentials).
 type Service struct {
-	Name  string
-	Queue string
-	Env   []string
+	Name     string
+	Queue    string
+	Env      []string
+	Optional []string
 }
 
 // LoadCompose loads a compose file as `docker compose` would, with both emulator profiles
@@ -148,11 +150,13 @@ func CheckCompose(p *types.Project, top contracts.Topology, services []Service, 
 
 	simPort := checkSimulator(p, bad)
 
-	known := map[string]bool{
-		"AWS_ENDPOINT_URL": true, "AWS_REGION": true, "AWS_ACCESS_KEY_ID": true, "AWS_SECRET_ACCESS_KEY": true,
-		platform.EnvRuntime: true, platform.EnvBucket: true, platform.EnvNamePrefix: true,
-		platform.EnvConcurrency: true, platform.EnvLogLevel: true, platform.EnvWaitSeconds: true,
-		platform.EnvMetricsAddr: true,
+	known := map[string]bool{"AWS_ENDPOINT_URL": true, "AWS_REGION": true, "AWS_ACCESS_KEY_ID": true, "AWS_SECRET_ACCESS_KEY": true}
+	for _, st := range platform.Settings[platform.Config]() {
+		known[st.Name] = true
+	}
+	mustSet := []string{"AWS_REGION"}
+	for _, st := range platform.Settings[platform.Names]() {
+		mustSet = append(mustSet, st.Name)
 	}
 	for _, s := range services {
 		svc, ok := p.Services[s.Name]
@@ -160,13 +164,13 @@ func CheckCompose(p *types.Project, top contracts.Topology, services []Service, 
 			bad("service %s missing", s.Name)
 			continue
 		}
-		if got := envValue(svc, platform.EnvRuntime); got != platform.RuntimePoller {
-			bad("%s: %s=%q, want %q", s.Name, platform.EnvRuntime, got, platform.RuntimePoller)
+		if got := envValue(svc, "RUNTIME"); got != platform.RuntimePoller {
+			bad("%s: RUNTIME=%q, want %q", s.Name, got, platform.RuntimePoller)
 		}
 		if got := envValue(svc, "AWS_ENDPOINT_URL"); got != wantEndpoint {
 			bad("%s: AWS_ENDPOINT_URL %q, want the emulator %q", s.Name, got, wantEndpoint)
 		}
-		for _, k := range []string{platform.EnvBucket, platform.EnvNamePrefix, "AWS_REGION"} {
+		for _, k := range mustSet {
 			if _, ok := svc.Environment[k]; !ok {
 				bad("%s: %s not set", s.Name, k)
 			}
@@ -177,7 +181,7 @@ func CheckCompose(p *types.Project, top contracts.Topology, services []Service, 
 			}
 		}
 		for k := range svc.Environment {
-			if !known[k] && !slices.Contains(s.Env, k) {
+			if !known[k] && !slices.Contains(s.Env, k) && !slices.Contains(s.Optional, k) {
 				bad("%s: sets %s, which no code reads", s.Name, k)
 			}
 		}

@@ -1,81 +1,66 @@
 package deploytest
 
 import (
-	"go/ast"
-	"go/parser"
-	"go/token"
-	"path/filepath"
-	"strconv"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/gfnpipeline/contracts"
+	extractor "github.com/gfnpipeline/services/extractor/service"
+	loader "github.com/gfnpipeline/services/loader/service"
+	notifier "github.com/gfnpipeline/services/notifier/service"
+	transformer "github.com/gfnpipeline/services/transformer/service"
+	validator "github.com/gfnpipeline/services/validator/service"
+	"github.com/gfnpipeline/shared/platform"
+	"github.com/gfnpipeline/shared/warehouse"
 )
 
 // repoRoot is the repository this module sits in (tools/deploytest).
 const repoRoot = "../.."
 
 // pipelineServices is what the deployment must run: each service, its queue and the
-// settings its code reads: the Env* constants of its service package, read from source
-// (importing the loader would link DuckDB through CGO, and a service under change must not
-// stop the deploy checks from building).
+// settings its code reads: its Config's env tags.
 func pipelineServices(t *testing.T) []Service {
 	t.Helper()
 	return []Service{
-		{Name: "extractor", Queue: contracts.QueueExtractor, Env: envConstants(t, "extractor")},
-		{Name: "validator", Queue: contracts.QueueValidator, Env: envConstants(t, "validator")},
-		{Name: "transformer", Queue: contracts.QueueTransformer, Env: envConstants(t, "transformer")},
-		{Name: "loader", Queue: contracts.QueueLoader, Env: envConstants(t, "loader")},
-		{Name: "notifier", Queue: contracts.QueueNotifier, Env: envConstants(t, "notifier")},
+		service[extractor.Config]("extractor", contracts.QueueExtractor),
+		service[validator.Config]("validator", contracts.QueueValidator),
+		service[transformer.Config]("transformer", contracts.QueueTransformer),
+		service[loader.Config]("loader", contracts.QueueLoader),
+		service[notifier.Config]("notifier", contracts.QueueNotifier),
 	}
 }
 
-// envConstants returns the values of the exported Env* string constants in a service's
-// service package.
-func envConstants(t *testing.T, svc string) []string {
-	t.Helper()
-	dir := filepath.Join(repoRoot, "services", svc, "service")
-	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("service package %s: %v (no Go files)", dir, err)
+// service is the deployed service whose settings are C's. Production credentials (a
+// Secrets Manager secret's ARN, Snowflake's settings) are optional: the local stack has the
+// simulator's key and DuckDB.
+func service[C any](name, queue string) Service {
+	s := Service{Name: name, Queue: queue}
+	snowflake := settingNames[warehouse.SnowflakeConfig]()
+	for _, n := range settingNames[C]() {
+		if strings.HasSuffix(n, "_SECRET_ARN") || slices.Contains(snowflake, n) {
+			s.Optional = append(s.Optional, n)
+		} else {
+			s.Env = append(s.Env, n)
+		}
 	}
+	return s
+}
+
+// settingNames are the variables settings struct T reads.
+func settingNames[T any]() []string {
 	var out []string
-	fset := token.NewFileSet()
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		file, err := parser.ParseFile(fset, f, nil, 0)
-		if err != nil {
-			t.Fatalf("parse %s: %v", f, err)
-		}
-		for _, d := range file.Decls {
-			g, ok := d.(*ast.GenDecl)
-			if !ok || g.Tok != token.CONST {
-				continue
-			}
-			for _, spec := range g.Specs {
-				vs := spec.(*ast.ValueSpec)
-				for i, n := range vs.Names {
-					if !strings.HasPrefix(n.Name, "Env") || !n.IsExported() || i >= len(vs.Values) {
-						continue
-					}
-					if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
-						v, _ := strconv.Unquote(lit.Value)
-						out = append(out, v)
-					}
-				}
-			}
-		}
+	for _, s := range platform.Settings[T]() {
+		out = append(out, s.Name)
 	}
 	return out
 }
 
-func TestEnvConstantsReadsServiceSource(t *testing.T) {
-	got := envConstants(t, "loader")
-	for _, want := range []string{"DUCKDB_PATH", "GFN_STATUS_ADDR"} {
-		if !strings.Contains(strings.Join(got, ","), want) {
-			t.Errorf("loader Env constants %v lack %s", got, want)
+func TestSettingNamesReadConfig(t *testing.T) {
+	got := strings.Join(settingNames[loader.Config](), ",")
+	for _, want := range []string{"DUCKDB_PATH", "GFN_STATUS_ADDR", "SNOWFLAKE_SECRET_ARN"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("loader settings %v lack %s", got, want)
 		}
 	}
 }

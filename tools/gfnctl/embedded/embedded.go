@@ -37,8 +37,12 @@ type Options struct {
 	DataDir string
 	// SimDataDir is the recording the simulator serves (GFN_DATA_DIR); empty: generated data.
 	SimDataDir string
-	// Getenv reads settings such as GFN_API_KEY; a key means the real API is used.
-	Getenv  func(string) string
+	// SimYears is the simulator's GFNAPI_SIM_YEARS (sim.Config.ServeYears).
+	SimYears string
+	// Config is the services' settings (`gfnctl run` parses them from the environment; the
+	// zero value means each service's defaults). An API key (or its secret) means the real API
+	// is used; the run always loads DuckDB at DataDir/gfn.duckdb.
+	Config  Config
 	Request contracts.ExtractionRequested
 	Timeout time.Duration
 	Logger  *slog.Logger
@@ -54,17 +58,34 @@ type Result struct {
 	APIURL string
 }
 
+// Config is every service's settings, the platform's once.
+type Config struct {
+	Platform    platform.Config
+	Extractor   extractor.Config
+	Validator   validator.Config
+	Transformer transformer.Config
+	Loader      loader.Config
+	Notifier    notifier.Config
+}
+
 type service struct {
 	name   string
-	newApp platform.NewApplication
+	newApp platform.NewApplication[Config]
+}
+
+// app adapts a service's NewApplication to the run's Config.
+func app[C any](newApp platform.NewApplication[C], cfg func(Config) C) platform.NewApplication[Config] {
+	return func(ctx context.Context, c Config, deps platform.Deps) (platform.App, func(), error) {
+		return newApp(ctx, cfg(c), deps)
+	}
 }
 
 var services = []service{
-	{"extractor", extractor.NewApplication},
-	{"validator", validator.NewApplication},
-	{"transformer", transformer.NewApplication},
-	{"loader", loader.NewApplication},
-	{"notifier", notifier.NewApplication},
+	{"extractor", app(extractor.NewApplication, func(c Config) extractor.Config { return c.Extractor })},
+	{"validator", app(validator.NewApplication, func(c Config) validator.Config { return c.Validator })},
+	{"transformer", app(transformer.NewApplication, func(c Config) transformer.Config { return c.Transformer })},
+	{"loader", app(loader.NewApplication, func(c Config) loader.Config { return c.Loader })},
+	{"notifier", app(notifier.NewApplication, func(c Config) notifier.Config { return c.Notifier })},
 }
 
 // Run runs one pipeline run to its outcome.
@@ -81,7 +102,8 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	top := platform.Topology(opts.Getenv)
+	cfg := opts.Config
+	top := cfg.Platform.Topology()
 	bus := messaging.NewMemory(top, log)
 	defer bus.Close() //nolint:errcheck // in-memory: the run has settled, nothing is in flight
 	// The directory lake stands in for S3's bucket notifications.
@@ -92,31 +114,23 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	})
 
 	// The embedded run has no Snowpipe to confirm: it always loads DuckDB itself.
-	env := map[string]string{loader.EnvDuckDBPath: filepath.Join(opts.DataDir, "gfn.duckdb"), loader.EnvWarehouse: loader.WarehouseDuckDB}
-	if opts.Getenv(extractor.EnvAPIKey) == "" && opts.Getenv("GFN_API_KEY_SECRET_ARN") == "" {
-		url, stop, err := startSimulator(sim.Config{DataDir: opts.SimDataDir, ServeYears: opts.Getenv(sim.EnvServeYears)}, log)
+	cfg.Loader.Warehouse, cfg.Loader.DuckDBPath = loader.WarehouseDuckDB, filepath.Join(opts.DataDir, "gfn.duckdb")
+	if !realAPI(cfg.Extractor) {
+		url, stop, err := startSimulator(sim.Config{DataDir: opts.SimDataDir, ServeYears: opts.SimYears}, log)
 		if err != nil {
 			return res, err
 		}
 		defer stop()
-		env[extractor.EnvAPIURL] = url
-		env[extractor.EnvAPIKey] = "embedded-simulator"
+		cfg.Extractor.APIURL, cfg.Extractor.APIKey = url, "embedded-simulator"
 		// The simulator is in-process: no need to pace requests as the real API wants.
-		env[extractor.EnvRate] = "1000"
-		env[extractor.EnvBurst] = "1000"
+		cfg.Extractor.Rate, cfg.Extractor.Burst = 1000, 1000
 	}
-	getenv := func(k string) string {
-		if v, ok := env[k]; ok {
-			return v
-		}
-		return opts.Getenv(k)
-	}
-	res.APIURL = getenv(extractor.EnvAPIURL)
+	res.APIURL = cfg.Extractor.APIURL
 
 	var consumers []messaging.Consumer
 	for _, s := range services {
-		deps := platform.Deps{Topology: top, Store: store, Publisher: bus.Publisher("gfn/" + s.name), Logger: log.With("service", s.name), Getenv: getenv}
-		app, cleanup, err := s.newApp(ctx, deps)
+		deps := platform.Deps{Topology: top, Store: store, Publisher: bus.Publisher("gfn/" + s.name), Logger: log.With("service", s.name)}
+		app, cleanup, err := s.newApp(ctx, cfg, deps)
 		if err != nil {
 			return res, fmt.Errorf("start %s: %w", s.name, err)
 		}
@@ -126,12 +140,8 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	// The in-memory bus hands a queue's messages over all at once; a poller takes
 	// GFN_CONCURRENCY at a time. Bounding the bus the same way keeps a backfill's years from
 	// all being in memory, in every form, at the same moment.
-	concurrency, err := platform.IntEnv(getenv, platform.EnvConcurrency, 1)
-	if err != nil {
-		return res, err
-	}
 	for i := range consumers {
-		consumers[i] = limited(consumers[i], concurrency)
+		consumers[i] = limited(consumers[i], cfg.Platform.Concurrency)
 	}
 
 	runCtx, cancel := context.WithCancel(ctx)
@@ -174,9 +184,9 @@ const sourceFile = "source"
 
 // source names where a run's data comes from: generated or recorded simulator data, or the API.
 func source(opts Options) string {
-	if opts.Getenv(extractor.EnvAPIKey) != "" || opts.Getenv("GFN_API_KEY_SECRET_ARN") != "" {
-		if url := opts.Getenv(extractor.EnvAPIURL); url != "" {
-			return "GFN API at " + url
+	if api := opts.Config.Extractor; realAPI(api) {
+		if api.APIURL != "" {
+			return "GFN API at " + api.APIURL
 		}
 		return "the GFN API"
 	}
@@ -188,6 +198,9 @@ func source(opts Options) string {
 	}
 	return "simulator, recording " + opts.SimDataDir
 }
+
+// realAPI: the settings give a key for the GFN API, so the run fetches from it.
+func realAPI(c extractor.Config) bool { return c.APIKey != "" || c.APIKeySecretARN != "" }
 
 // claimSource keeps sources apart: a data directory is loaded from one source only, since
 // rows from generated and recorded data would mix in one warehouse.
