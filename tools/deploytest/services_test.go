@@ -18,46 +18,50 @@ import (
 // repoRoot is the repository this module sits in (tools/deploytest).
 const repoRoot = "../.."
 
+// serviceConfigs is each service, its queue and the settings it reads besides the
+// platform's: its Config's env tags.
+var serviceConfigs = []struct {
+	name, queue string
+	settings    []platform.Setting
+}{
+	{"extractor", contracts.QueueExtractor, platform.Settings[extractor.Config]()},
+	{"validator", contracts.QueueValidator, platform.Settings[validator.Config]()},
+	{"transformer", contracts.QueueTransformer, platform.Settings[transformer.Config]()},
+	{"loader", contracts.QueueLoader, platform.Settings[loader.Config]()},
+	{"notifier", contracts.QueueNotifier, platform.Settings[notifier.Config]()},
+}
+
 // pipelineServices is what the deployment must run: each service, its queue and the
-// settings its code reads: its Config's env tags.
+// settings its code reads. Production credentials (a Secrets Manager secret's ARN,
+// Snowflake's settings) are optional: the local stack has the simulator's key and DuckDB.
 func pipelineServices(t *testing.T) []Service {
 	t.Helper()
-	return []Service{
-		service[extractor.Config]("extractor", contracts.QueueExtractor),
-		service[validator.Config]("validator", contracts.QueueValidator),
-		service[transformer.Config]("transformer", contracts.QueueTransformer),
-		service[loader.Config]("loader", contracts.QueueLoader),
-		service[notifier.Config]("notifier", contracts.QueueNotifier),
-	}
-}
-
-// service is the deployed service whose settings are C's. Production credentials (a
-// Secrets Manager secret's ARN, Snowflake's settings) are optional: the local stack has the
-// simulator's key and DuckDB.
-func service[C any](name, queue string) Service {
-	s := Service{Name: name, Queue: queue}
-	snowflake := settingNames[warehouse.SnowflakeConfig]()
-	for _, n := range settingNames[C]() {
-		if strings.HasSuffix(n, "_SECRET_ARN") || slices.Contains(snowflake, n) {
-			s.Optional = append(s.Optional, n)
-		} else {
-			s.Env = append(s.Env, n)
+	snowflake := settingNames(platform.Settings[warehouse.SnowflakeConfig]())
+	var out []Service
+	for _, c := range serviceConfigs {
+		s := Service{Name: c.name, Queue: c.queue}
+		for _, n := range settingNames(c.settings) {
+			if strings.HasSuffix(n, "_SECRET_ARN") || slices.Contains(snowflake, n) {
+				s.Optional = append(s.Optional, n)
+			} else {
+				s.Env = append(s.Env, n)
+			}
 		}
+		out = append(out, s)
 	}
-	return s
+	return out
 }
 
-// settingNames are the variables settings struct T reads.
-func settingNames[T any]() []string {
-	var out []string
-	for _, s := range platform.Settings[T]() {
-		out = append(out, s.Name)
+func settingNames(settings []platform.Setting) []string {
+	out := make([]string, len(settings))
+	for i, s := range settings {
+		out[i] = s.Name
 	}
 	return out
 }
 
 func TestSettingNamesReadConfig(t *testing.T) {
-	got := strings.Join(settingNames[loader.Config](), ",")
+	got := strings.Join(settingNames(platform.Settings[loader.Config]()), ",")
 	for _, want := range []string{"DUCKDB_PATH", "GFN_STATUS_ADDR", "SNOWFLAKE_SECRET_ARN"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("loader settings %v lack %s", got, want)

@@ -27,7 +27,7 @@ type Config struct {
 	// MaxAttempts per API call before the delivery fails.
 	MaxAttempts int `env:"GFN_API_MAX_ATTEMPTS" envDefault:"6"`
 	// RawGzip gzips raw objects.
-	RawGzip bool `env:"GFN_RAW_GZIP"`
+	RawGzip bool `env:"GFN_RAW_GZIP" envDefault:"false"`
 }
 
 // ErrNoKey: neither GFN_API_KEY nor GFN_API_KEY_SECRET_ARN is set.
