@@ -118,15 +118,15 @@ func runPipeline(ctx context.Context, o runFlags) error {
 }
 
 func runEmbedded(ctx context.Context, dataDir string, req contracts.ExtractionRequested, timeout time.Duration) error {
+	cfg, err := platform.ParseEnv[embedded.Config]()
+	if err != nil {
+		return err
+	}
 	log, closeLog, err := embeddedLogger(dataDir)
 	if err != nil {
 		return err
 	}
 	defer closeLog()
-	cfg, err := platform.ParseEnv[embedded.Config]()
-	if err != nil {
-		return err
-	}
 	display := progress.New(os.Stderr)
 	res, err := embedded.Run(ctx, embedded.Options{
 		DataDir:    dataDir,
