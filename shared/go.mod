@@ -13,6 +13,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/sns v1.48.0
 	github.com/aws/aws-sdk-go-v2/service/sqs v1.53.0
 	github.com/aws/smithy-go v1.28.9
+	github.com/caarlos0/env/v11 v11.4.2
 	github.com/duckdb/duckdb-go/v2 v2.10506.0
 	github.com/gfnpipeline/contracts v0.0.0
 	github.com/parquet-go/parquet-go v0.32.0

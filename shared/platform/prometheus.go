@@ -26,7 +26,7 @@ func servePrometheus(ctx context.Context, addr, service string, log *slog.Logger
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("%s=%s: %w", EnvMetricsAddr, addr, err)
+		return nil, fmt.Errorf("%s=%s: %w", "GFN_METRICS_ADDR", addr, err)
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {

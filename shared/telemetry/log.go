@@ -6,7 +6,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 )
 
@@ -26,11 +25,6 @@ func NewLogger(w io.Writer, service, level string) *slog.Logger {
 		l = slog.LevelInfo
 	}
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})).With("service", service)
-}
-
-// Default is a JSON logger on stderr honouring LOG_LEVEL.
-func Default(service string) *slog.Logger {
-	return NewLogger(os.Stderr, service, os.Getenv("LOG_LEVEL"))
 }
 
 // WithLogger stores l in ctx.

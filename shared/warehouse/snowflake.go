@@ -17,11 +17,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/snowflakedb/gosnowflake"
 
-	"github.com/gfnpipeline/shared/awsconfig"
 	"github.com/gfnpipeline/shared/lake"
+	"github.com/gfnpipeline/shared/secrets"
 	"github.com/gfnpipeline/shared/telemetry"
 )
 
@@ -45,20 +45,24 @@ func PipeFileName(key string) string { return strings.TrimPrefix(key, PipeStageP
 // ErrSnowflakeConfig reports missing or unusable Snowflake settings.
 var ErrSnowflakeConfig = errors.New("snowflake configuration")
 
-// SnowflakeConfig says how to reach Snowflake. Authentication is key-pair JWT when
-// PrivateKeyPEM is set, else Password.
+// SnowflakeConfig says how to reach Snowflake: the loader's settings (env tags) when it
+// confirms Snowpipe's loads. Authentication is key-pair JWT when PrivateKeyPEM is set, else
+// Password.
 type SnowflakeConfig struct {
-	Account       string
-	User          string
-	Database      string
-	Warehouse     string
-	Role          string
-	PrivateKeyPEM string
-	Password      string
+	Account       string `env:"SNOWFLAKE_ACCOUNT"`
+	User          string `env:"SNOWFLAKE_USER"`
+	Database      string `env:"SNOWFLAKE_DATABASE"`
+	Warehouse     string `env:"SNOWFLAKE_WAREHOUSE"`
+	Role          string `env:"SNOWFLAKE_ROLE"`
+	PrivateKeyPEM string `env:"SNOWFLAKE_PRIVATE_KEY"`
+	Password      string `env:"SNOWFLAKE_PASSWORD"`
+	// SecretARN names a Secrets Manager secret whose JSON fills what the fields above leave
+	// empty (Resolve).
+	SecretARN string `env:"SNOWFLAKE_SECRET_ARN"`
 	// Host, Port and Protocol override the account's endpoint (an emulator such as fakesnow).
-	Host     string
-	Port     int
-	Protocol string
+	Host     string `env:"SNOWFLAKE_HOST"`
+	Port     int    `env:"SNOWFLAKE_PORT"`
+	Protocol string `env:"SNOWFLAKE_PROTOCOL"`
 }
 
 // snowflakeSecret is the JSON document SNOWFLAKE_SECRET_ARN names in AWS Secrets Manager.
@@ -72,33 +76,14 @@ type snowflakeSecret struct {
 	Password   string `json:"password"`
 }
 
-// SnowflakeConfigFromEnv reads SNOWFLAKE_ACCOUNT, _USER, _DATABASE, _WAREHOUSE, _ROLE,
-// _PRIVATE_KEY (PEM) or _PASSWORD, and _HOST, _PORT, _PROTOCOL for an emulator. When
-// SNOWFLAKE_SECRET_ARN is set, the secret's JSON (keys account, user, database, warehouse,
-// role, private_key, password) fills what the environment leaves empty.
-func SnowflakeConfigFromEnv(ctx context.Context, getenv func(string) string) (SnowflakeConfig, error) {
-	cfg := SnowflakeConfig{
-		Account:       getenv("SNOWFLAKE_ACCOUNT"),
-		User:          getenv("SNOWFLAKE_USER"),
-		Database:      getenv("SNOWFLAKE_DATABASE"),
-		Warehouse:     getenv("SNOWFLAKE_WAREHOUSE"),
-		Role:          getenv("SNOWFLAKE_ROLE"),
-		PrivateKeyPEM: getenv("SNOWFLAKE_PRIVATE_KEY"),
-		Password:      getenv("SNOWFLAKE_PASSWORD"),
-		Host:          getenv("SNOWFLAKE_HOST"),
-		Protocol:      getenv("SNOWFLAKE_PROTOCOL"),
-	}
-	if p := getenv("SNOWFLAKE_PORT"); p != "" {
-		port, err := strconv.Atoi(p)
-		if err != nil {
-			return SnowflakeConfig{}, fmt.Errorf("%w: SNOWFLAKE_PORT %q: %w", ErrSnowflakeConfig, p, err)
-		}
-		cfg.Port = port
-	}
-	if arn := getenv("SNOWFLAKE_SECRET_ARN"); arn != "" {
-		sec, err := readSnowflakeSecret(ctx, arn)
-		if err != nil {
-			return SnowflakeConfig{}, err
+// Resolve fills what cfg leaves empty from the secret SecretARN names (keys account, user,
+// database, warehouse, role, private_key, password; awsCfg as for secrets.String), and checks
+// that account, user, database, warehouse and a private key or password are there.
+func (cfg SnowflakeConfig) Resolve(ctx context.Context, awsCfg *aws.Config) (SnowflakeConfig, error) {
+	if cfg.SecretARN != "" {
+		var sec snowflakeSecret
+		if err := secrets.JSON(ctx, awsCfg, cfg.SecretARN, &sec); err != nil {
+			return SnowflakeConfig{}, fmt.Errorf("%w: SNOWFLAKE_SECRET_ARN: %w", ErrSnowflakeConfig, err)
 		}
 		fill := func(dst *string, v string) {
 			if *dst == "" {
@@ -114,37 +99,21 @@ func SnowflakeConfigFromEnv(ctx context.Context, getenv func(string) string) (Sn
 		fill(&cfg.Password, sec.Password)
 	}
 	var missing []string
-	for name, v := range map[string]string{"account": cfg.Account, "user": cfg.User, "database": cfg.Database, "warehouse": cfg.Warehouse} {
-		if v == "" {
-			missing = append(missing, name)
+	for _, s := range []struct{ name, v string }{
+		{"SNOWFLAKE_ACCOUNT", cfg.Account}, {"SNOWFLAKE_USER", cfg.User},
+		{"SNOWFLAKE_DATABASE", cfg.Database}, {"SNOWFLAKE_WAREHOUSE", cfg.Warehouse},
+	} {
+		if s.v == "" {
+			missing = append(missing, s.name)
 		}
 	}
 	if cfg.PrivateKeyPEM == "" && cfg.Password == "" {
-		missing = append(missing, "private key or password")
+		missing = append(missing, "SNOWFLAKE_PRIVATE_KEY or SNOWFLAKE_PASSWORD")
 	}
 	if len(missing) > 0 {
-		return SnowflakeConfig{}, fmt.Errorf("%w: missing %s", ErrSnowflakeConfig, strings.Join(missing, ", "))
+		return SnowflakeConfig{}, fmt.Errorf("%w: missing %s (set them, or SNOWFLAKE_SECRET_ARN)", ErrSnowflakeConfig, strings.Join(missing, ", "))
 	}
 	return cfg, nil
-}
-
-func readSnowflakeSecret(ctx context.Context, arn string) (snowflakeSecret, error) {
-	awsCfg, err := awsconfig.Load(ctx)
-	if err != nil {
-		return snowflakeSecret{}, fmt.Errorf("snowflake secret %s: %w", arn, err)
-	}
-	out, err := secretsmanager.NewFromConfig(awsCfg).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &arn})
-	if err != nil {
-		return snowflakeSecret{}, fmt.Errorf("snowflake secret %s: %w", arn, err)
-	}
-	var sec snowflakeSecret
-	if out.SecretString == nil {
-		return snowflakeSecret{}, fmt.Errorf("%w: secret %s has no string value", ErrSnowflakeConfig, arn)
-	}
-	if err := json.Unmarshal([]byte(*out.SecretString), &sec); err != nil {
-		return snowflakeSecret{}, fmt.Errorf("%w: secret %s is not JSON: %w", ErrSnowflakeConfig, arn, err)
-	}
-	return sec, nil
 }
 
 func parseRSAKey(pemText string) (*rsa.PrivateKey, error) {

@@ -13,13 +13,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/snowflakedb/gosnowflake"
 
 	"github.com/gfnpipeline/contracts"
+	"github.com/gfnpipeline/shared/awstest"
+	"github.com/gfnpipeline/shared/platform"
 	"github.com/gfnpipeline/shared/warehouse/whtest"
 )
 
-func TestSnowflakeConfigFromEnv(t *testing.T) {
+func TestSnowflakeConfig(t *testing.T) {
 	base := map[string]string{
 		"SNOWFLAKE_ACCOUNT": "acme-gfn", "SNOWFLAKE_USER": "loader", "SNOWFLAKE_DATABASE": "GFN",
 		"SNOWFLAKE_WAREHOUSE": "LOAD_WH", "SNOWFLAKE_PASSWORD": "pw",
@@ -37,22 +41,25 @@ func TestSnowflakeConfigFromEnv(t *testing.T) {
 	tests := []struct {
 		name    string
 		env     map[string]string
-		wantErr bool
+		wantErr string // in the error, which names the setting
 		check   func(SnowflakeConfig) bool
 	}{
-		{"password", base, false, func(c SnowflakeConfig) bool { return c.Password == "pw" && c.Account == "acme-gfn" }},
-		{"emulator endpoint", with("SNOWFLAKE_HOST", "localhost", "SNOWFLAKE_PORT", "8080", "SNOWFLAKE_PROTOCOL", "http"), false,
+		{"password", base, "", func(c SnowflakeConfig) bool { return c.Password == "pw" && c.Account == "acme-gfn" }},
+		{"emulator endpoint", with("SNOWFLAKE_HOST", "localhost", "SNOWFLAKE_PORT", "8080", "SNOWFLAKE_PROTOCOL", "http"), "",
 			func(c SnowflakeConfig) bool { return c.Host == "localhost" && c.Port == 8080 && c.Protocol == "http" }},
-		{"bad port", with("SNOWFLAKE_PORT", "eighty"), true, nil},
-		{"no credentials", with("SNOWFLAKE_PASSWORD", ""), true, nil},
-		{"no account", with("SNOWFLAKE_ACCOUNT", ""), true, nil},
+		{"bad port", with("SNOWFLAKE_PORT", "eighty"), `SNOWFLAKE_PORT="eighty": want a positive whole number`, nil},
+		{"no credentials", with("SNOWFLAKE_PASSWORD", ""), "missing SNOWFLAKE_PRIVATE_KEY or SNOWFLAKE_PASSWORD", nil},
+		{"no account", with("SNOWFLAKE_ACCOUNT", ""), "missing SNOWFLAKE_ACCOUNT", nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := SnowflakeConfigFromEnv(context.Background(), func(k string) string { return tc.env[k] })
-			if tc.wantErr {
-				if !errors.Is(err, ErrSnowflakeConfig) {
-					t.Fatalf("err = %v, want ErrSnowflakeConfig", err)
+			cfg, err := platform.Parse[SnowflakeConfig](func(k string) string { return tc.env[k] })
+			if err == nil {
+				cfg, err = cfg.Resolve(context.Background(), nil)
+			}
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want one with %q", err, tc.wantErr)
 				}
 				return
 			}
@@ -60,6 +67,30 @@ func TestSnowflakeConfigFromEnv(t *testing.T) {
 				t.Fatalf("config = %+v, %v", cfg, err)
 			}
 		})
+	}
+}
+
+// TestSnowflakeSecret fills the settings left empty from a Secrets Manager secret on the
+// emulator.
+func TestSnowflakeSecret(t *testing.T) {
+	awsCfg := awstest.Config(t)
+	out, err := secretsmanager.NewFromConfig(awsCfg).CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{
+		Name:         aws.String("gfn/snowflake-" + awstest.Prefix()),
+		SecretString: aws.String(`{"account":"acme-gfn","user":"loader","database":"GFN","warehouse":"LOAD_WH","password":"from-secret"}`),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := SnowflakeConfig{User: "env-user", SecretARN: aws.ToString(out.ARN)}.Resolve(context.Background(), &awsCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.User != "env-user" || cfg.Account != "acme-gfn" || cfg.Password != "from-secret" {
+		t.Fatalf("config = %+v: want the environment's user and the secret's account and password", cfg)
+	}
+	_, err = SnowflakeConfig{SecretARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:nope"}.Resolve(context.Background(), &awsCfg)
+	if !errors.Is(err, ErrSnowflakeConfig) || !strings.Contains(err.Error(), "SNOWFLAKE_SECRET_ARN") {
+		t.Fatalf("missing secret: err = %v", err)
 	}
 }
 

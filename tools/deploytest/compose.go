@@ -32,11 +32,13 @@ const (
 )
 
 // Service is one pipeline service as deployed: its binary, its queue and the settings it
-// reads besides the platform's.
+// reads besides the platform's (its Config's): Env, which every deployment sets, and
+// Optional, which only some do (production credentials).
 type Service struct {
-	Name  string
-	Queue string
-	Env   []string
+	Name     string
+	Queue    string
+	Env      []string
+	Optional []string
 }
 
 // LoadCompose loads a compose file as `docker compose` would, with both emulator profiles
@@ -169,12 +171,14 @@ func checkBootstrap(p *types.Project, endpoint string, bad func(string, ...any))
 	}
 }
 
-// platformSettings are what every service may be given besides its own settings.
-var platformSettings = map[string]bool{
-	"AWS_ENDPOINT_URL": true, "AWS_REGION": true, "AWS_ACCESS_KEY_ID": true, "AWS_SECRET_ACCESS_KEY": true,
-	platform.EnvRuntime: true, platform.EnvBucket: true, platform.EnvNamePrefix: true,
-	platform.EnvConcurrency: true, platform.EnvLogLevel: true, platform.EnvWaitSeconds: true,
-	platform.EnvMetricsAddr: true,
+// platformSettings are what every service may be given besides its own settings: the AWS
+// SDK's and platform.Config's.
+func platformSettings() map[string]bool {
+	known := map[string]bool{"AWS_ENDPOINT_URL": true, "AWS_REGION": true, "AWS_ACCESS_KEY_ID": true, "AWS_SECRET_ACCESS_KEY": true}
+	for _, st := range platform.Settings[platform.Config]() {
+		known[st.Name] = true
+	}
+	return known
 }
 
 // checkService: a pipeline service runs as a poller on the emulator with the settings its
@@ -186,8 +190,8 @@ func checkService(p *types.Project, top contracts.Topology, s Service, endpoint,
 		bad("service %s missing", s.Name)
 		return
 	}
-	if got := envValue(svc, platform.EnvRuntime); got != platform.RuntimePoller {
-		bad("%s: %s=%q, want %q", s.Name, platform.EnvRuntime, got, platform.RuntimePoller)
+	if got := envValue(svc, "RUNTIME"); got != string(platform.RuntimePoller) {
+		bad("%s: RUNTIME=%q, want %q", s.Name, got, platform.RuntimePoller)
 	}
 	if got := envValue(svc, "AWS_ENDPOINT_URL"); got != endpoint {
 		bad("%s: AWS_ENDPOINT_URL %q, want the emulator %q", s.Name, got, endpoint)
@@ -218,7 +222,11 @@ func checkService(p *types.Project, top contracts.Topology, s Service, endpoint,
 // checkServiceEnv: every setting the service reads is set, and nothing else but the
 // platform's.
 func checkServiceEnv(s Service, svc types.ServiceConfig, bad func(string, ...any)) {
-	for _, k := range []string{platform.EnvBucket, platform.EnvNamePrefix, "AWS_REGION"} {
+	mustSet := []string{"AWS_REGION"}
+	for _, st := range platform.Settings[platform.Names]() {
+		mustSet = append(mustSet, st.Name)
+	}
+	for _, k := range mustSet {
 		if _, ok := svc.Environment[k]; !ok {
 			bad("%s: %s not set", s.Name, k)
 		}
@@ -228,8 +236,9 @@ func checkServiceEnv(s Service, svc types.ServiceConfig, bad func(string, ...any
 			bad("%s: %s (read by the service) not set", s.Name, k)
 		}
 	}
+	known := platformSettings()
 	for k := range svc.Environment {
-		if !platformSettings[k] && !slices.Contains(s.Env, k) {
+		if !known[k] && !slices.Contains(s.Env, k) && !slices.Contains(s.Optional, k) {
 			bad("%s: sets %s, which no code reads", s.Name, k)
 		}
 	}

@@ -1,81 +1,73 @@
 package deploytest
 
 import (
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/gfnpipeline/contracts"
+	extractor "github.com/gfnpipeline/services/extractor/service"
+	loader "github.com/gfnpipeline/services/loader/service"
+	notifier "github.com/gfnpipeline/services/notifier/service"
+	transformer "github.com/gfnpipeline/services/transformer/service"
+	validator "github.com/gfnpipeline/services/validator/service"
+	"github.com/gfnpipeline/shared/platform"
+	"github.com/gfnpipeline/shared/warehouse"
 )
 
 // repoRoot is the repository this module sits in (tools/deploytest).
 const repoRoot = "../.."
 
+// serviceSettings are the settings each of contracts.Services reads besides the platform's:
+// its Config's env tags.
+var serviceSettings = map[string][]platform.Setting{
+	contracts.ServiceExtractor:   platform.Settings[extractor.Config](),
+	contracts.ServiceValidator:   platform.Settings[validator.Config](),
+	contracts.ServiceTransformer: platform.Settings[transformer.Config](),
+	contracts.ServiceLoader:      platform.Settings[loader.Config](),
+	contracts.ServiceNotifier:    platform.Settings[notifier.Config](),
+}
+
 // pipelineServices is what the deployment must run: each service, its queue and the
-// settings its code reads: the Env* constants of its service package, read from source
-// (importing the loader would link DuckDB through CGO, and a service under change must not
-// stop the deploy checks from building).
+// settings its code reads. Production credentials (a Secrets Manager secret's ARN,
+// Snowflake's settings) are optional: the local stack has the simulator's key and DuckDB.
 func pipelineServices(t *testing.T) []Service {
 	t.Helper()
+	snowflake := settingNames(platform.Settings[warehouse.SnowflakeConfig]())
 	var out []Service
-	for _, s := range contracts.Services() {
-		out = append(out, Service{Name: s.Name, Queue: s.Queue, Env: envConstants(t, s.Name)})
+	for _, c := range contracts.Services() {
+		settings, ok := serviceSettings[c.Name]
+		if !ok {
+			t.Fatalf("deploytest: no Config for service %s (add it to serviceSettings)", c.Name)
+		}
+		s := Service{Name: c.Name, Queue: c.Queue}
+		for _, n := range settingNames(settings) {
+			if strings.HasSuffix(n, "_SECRET_ARN") || slices.Contains(snowflake, n) {
+				s.Optional = append(s.Optional, n)
+			} else {
+				s.Env = append(s.Env, n)
+			}
+		}
+		out = append(out, s)
 	}
 	return out
 }
 
-// envConstants returns the values of the exported Env* string constants in a service's
-// service package.
-func envConstants(t *testing.T, svc string) []string {
-	t.Helper()
-	dir := filepath.Join(repoRoot, "services", svc, "service")
-	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("service package %s: %v (no Go files)", dir, err)
-	}
-	var out []string
-	fset := token.NewFileSet()
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		file, err := parser.ParseFile(fset, f, nil, 0)
-		if err != nil {
-			t.Fatalf("parse %s: %v", f, err)
-		}
-		for _, d := range file.Decls {
-			g, ok := d.(*ast.GenDecl)
-			if !ok || g.Tok != token.CONST {
-				continue
-			}
-			for _, spec := range g.Specs {
-				vs := spec.(*ast.ValueSpec)
-				for i, n := range vs.Names {
-					if !strings.HasPrefix(n.Name, "Env") || !n.IsExported() || i >= len(vs.Values) {
-						continue
-					}
-					if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
-						v, _ := strconv.Unquote(lit.Value)
-						out = append(out, v)
-					}
-				}
-			}
-		}
+func settingNames(settings []platform.Setting) []string {
+	out := make([]string, len(settings))
+	for i, s := range settings {
+		out[i] = s.Name
 	}
 	return out
 }
 
-func TestEnvConstantsReadsServiceSource(t *testing.T) {
-	got := envConstants(t, "loader")
-	for _, want := range []string{"DUCKDB_PATH", "GFN_STATUS_ADDR"} {
-		if !strings.Contains(strings.Join(got, ","), want) {
-			t.Errorf("loader Env constants %v lack %s", got, want)
+func TestSettingNamesReadConfig(t *testing.T) {
+	got := strings.Join(settingNames(platform.Settings[loader.Config]()), ",")
+	for _, want := range []string{"DUCKDB_PATH", "GFN_STATUS_ADDR", "SNOWFLAKE_SECRET_ARN"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("loader settings %v lack %s", got, want)
 		}
 	}
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/gfnpipeline/shared/lake"
 	"github.com/gfnpipeline/shared/messaging"
 	"github.com/gfnpipeline/shared/platform"
-	"github.com/gfnpipeline/shared/telemetry"
 	"github.com/gfnpipeline/tools/gfnctl/progress"
 	"github.com/gfnpipeline/tools/gfnctl/replay"
 	"github.com/gfnpipeline/tools/gfnctl/runs"
@@ -88,7 +87,7 @@ func runReplay(ctx context.Context, o replayFlags, stdout, stderr io.Writer) err
 		fmt.Fprintf(stderr, "dry run: would replay %d batches as run %s\n", len(batches), o.runID)
 		return nil
 	}
-	pub, err := messaging.NewAWSPublisher(cfg, top, "gfnctl", telemetry.Default("gfnctl"))
+	pub, err := messaging.NewAWSPublisher(cfg, top, "gfnctl", platform.Logger("gfnctl", os.Getenv))
 	if err != nil {
 		return err
 	}

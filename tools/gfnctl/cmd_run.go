@@ -20,6 +20,7 @@ import (
 	"github.com/gfnpipeline/shared/messaging"
 	"github.com/gfnpipeline/shared/platform"
 	"github.com/gfnpipeline/shared/telemetry"
+	"github.com/gfnpipeline/tools/gfnapi-sim/sim"
 	"github.com/gfnpipeline/tools/gfnctl/dlq"
 	"github.com/gfnpipeline/tools/gfnctl/embedded"
 	"github.com/gfnpipeline/tools/gfnctl/progress"
@@ -79,7 +80,7 @@ func runPipeline(ctx context.Context, o runFlags) error {
 		return err
 	}
 	top := platform.Topology(os.Getenv)
-	pub, err := messaging.NewAWSPublisher(cfg, top, "gfnctl", telemetry.Default("gfnctl"))
+	pub, err := messaging.NewAWSPublisher(cfg, top, "gfnctl", platform.Logger("gfnctl", os.Getenv))
 	if err != nil {
 		return err
 	}
@@ -117,6 +118,10 @@ func runPipeline(ctx context.Context, o runFlags) error {
 }
 
 func runEmbedded(ctx context.Context, dataDir string, req contracts.ExtractionRequested, timeout time.Duration) error {
+	cfg, err := platform.ParseEnv[embedded.Config]()
+	if err != nil {
+		return err
+	}
 	log, closeLog, err := embeddedLogger(dataDir)
 	if err != nil {
 		return err
@@ -126,7 +131,8 @@ func runEmbedded(ctx context.Context, dataDir string, req contracts.ExtractionRe
 	res, err := embedded.Run(ctx, embedded.Options{
 		DataDir:    dataDir,
 		SimDataDir: os.Getenv("GFN_DATA_DIR"),
-		Getenv:     os.Getenv,
+		SimYears:   os.Getenv(sim.EnvServeYears),
+		Config:     cfg,
 		Request:    req,
 		Timeout:    timeout,
 		Logger:     log,
@@ -143,8 +149,8 @@ func runEmbedded(ctx context.Context, dataDir string, req contracts.ExtractionRe
 // every line goes to a file under the run directory and warnings and errors to stderr too.
 // LOG_LEVEL set means the person asked for the log: it goes to stderr at that level.
 func embeddedLogger(dataDir string) (*slog.Logger, func(), error) {
-	if os.Getenv(platform.EnvLogLevel) != "" {
-		return telemetry.Default("gfnctl"), func() {}, nil
+	if os.Getenv("LOG_LEVEL") != "" {
+		return platform.Logger("gfnctl", os.Getenv), func() {}, nil
 	}
 	dir := filepath.Join(dataDir, "logs")
 	if err := os.MkdirAll(dir, 0o755); err != nil {

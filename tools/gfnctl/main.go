@@ -14,13 +14,13 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gfnpipeline/shared/telemetry"
+	"github.com/gfnpipeline/shared/platform"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// Every command logs JSON (LOG_LEVEL), as the services do.
-	slog.SetDefault(telemetry.Default("gfnctl"))
+	slog.SetDefault(platform.Logger("gfnctl", os.Getenv))
 	code := exitCode(execute(ctx, os.Args[1:], os.Stdout, os.Stderr), os.Stderr)
 	stop()
 	if code != 0 {

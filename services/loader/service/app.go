@@ -1,4 +1,4 @@
-// Package service builds the loader application from its platform deps.
+// Package service builds the loader application from its settings and platform deps.
 package service
 
 import (
@@ -20,54 +20,28 @@ import (
 	"github.com/gfnpipeline/shared/warehouse"
 )
 
-// Settings the loader reads besides the platform's.
-const (
-	EnvWarehouse     = "WAREHOUSE"                 // duckdb (default: load locally) or snowflake (confirm Snowpipe's loads)
-	EnvDuckDBPath    = "DUCKDB_PATH"               // default ./data/gfn.duckdb
-	EnvStatusAddr    = "GFN_STATUS_ADDR"           // when set, serves GET /status (table rows, loads) there
-	EnvDeadline      = "GFN_LOAD_CONFIRM_DEADLINE" // snowflake: how long after the file's creation a missing load fails its batch (default 15m)
-	EnvSnowflakePipe = "SNOWFLAKE_PIPE"            // snowflake: the pipe loading RAW, for stuck-load reports (default raw.ecological_footprint_pipe)
-)
-
-// Warehouses.
-const (
-	WarehouseDuckDB    = "duckdb"
-	WarehouseSnowflake = "snowflake"
-)
-
 // NewApplication returns the loader for WAREHOUSE: DuckDB loads locally (NewDuckDBApplication);
 // Snowflake confirms Snowpipe's loads from COPY_HISTORY (NewConfirmApplication).
-func NewApplication(ctx context.Context, deps platform.Deps) (platform.App, func(), error) {
-	switch wh := deps.Getenv(EnvWarehouse); wh {
-	case "", WarehouseDuckDB:
-		return NewDuckDBApplication(ctx, deps)
-	case WarehouseSnowflake:
-		return NewConfirmApplication(ctx, deps, func(sf *warehouse.Snowflake) warehouse.LoadRecords {
-			return warehouse.CopyHistoryRecords{Snowflake: sf, Pipe: deps.Getenv(EnvSnowflakePipe)}
+func NewApplication(ctx context.Context, cfg Config, deps platform.Deps) (platform.App, func(), error) {
+	if cfg.Warehouse == WarehouseSnowflake {
+		return NewConfirmApplication(ctx, cfg, deps, func(sf *warehouse.Snowflake) warehouse.LoadRecords {
+			return warehouse.CopyHistoryRecords{Snowflake: sf, Pipe: cfg.SnowflakePipe}
 		})
-	default:
-		return platform.App{}, nil, fmt.Errorf("%s=%q: want %s or %s", EnvWarehouse, wh, WarehouseDuckDB, WarehouseSnowflake)
 	}
+	return NewDuckDBApplication(ctx, cfg, deps)
 }
 
 // NewConfirmApplication returns the production load confirmer: Snowpipe loads, this confirms
 // each transformed file from the load records records gives (COPY_HISTORY in production) and
 // publishes BatchLoaded or BatchFailed. Snowflake's settings come from SNOWFLAKE_* or
-// SNOWFLAKE_SECRET_ARN (warehouse.SnowflakeConfigFromEnv).
-func NewConfirmApplication(ctx context.Context, deps platform.Deps, records func(*warehouse.Snowflake) warehouse.LoadRecords) (platform.App, func(), error) {
-	deadline := confirm.DefaultDeadline
-	if v := deps.Getenv(EnvDeadline); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return platform.App{}, nil, fmt.Errorf("%s=%q: want a positive duration such as 15m", EnvDeadline, v)
-		}
-		deadline = d
-	}
-	cfg, err := warehouse.SnowflakeConfigFromEnv(ctx, deps.Getenv)
+// SNOWFLAKE_SECRET_ARN (cfg.Snowflake, resolved here).
+func NewConfirmApplication(ctx context.Context, cfg Config, deps platform.Deps, records func(*warehouse.Snowflake) warehouse.LoadRecords) (platform.App, func(), error) {
+	deadline := cfg.ConfirmDeadline
+	sfCfg, err := cfg.Snowflake.Resolve(ctx, deps.AWS)
 	if err != nil {
 		return platform.App{}, nil, fmt.Errorf("loader: %w", err)
 	}
-	sf, err := warehouse.OpenSnowflake(ctx, cfg)
+	sf, err := warehouse.OpenSnowflake(ctx, sfCfg)
 	if err != nil {
 		return platform.App{}, nil, fmt.Errorf("loader: %w", err)
 	}
@@ -79,7 +53,7 @@ func NewConfirmApplication(ctx context.Context, deps platform.Deps, records func
 		}
 	}
 	cleanup := closeSF
-	if addr := deps.Getenv(EnvStatusAddr); addr != "" {
+	if addr := cfg.StatusAddr; addr != "" {
 		stop, err := serveStatus(ctx, addr, func(ctx context.Context) (any, error) { return c.Status(ctx) })
 		if err != nil {
 			return platform.App{}, nil, errors.Join(err, sf.Close())
@@ -94,11 +68,8 @@ func NewConfirmApplication(ctx context.Context, deps platform.Deps, records func
 // NewDuckDBApplication returns the local loader: S3 ObjectCreated notifications for
 // transformed/ Parquet are loaded into DuckDB (RAW, load history, MERGE into TRANSFORMED).
 // DuckDB locks its file: the loader is its only user while it runs.
-func NewDuckDBApplication(ctx context.Context, deps platform.Deps) (platform.App, func(), error) {
-	path := deps.Getenv(EnvDuckDBPath)
-	if path == "" {
-		path = filepath.Join("data", "gfn.duckdb")
-	}
+func NewDuckDBApplication(ctx context.Context, cfg Config, deps platform.Deps) (platform.App, func(), error) {
+	path := cfg.DuckDBPath
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return platform.App{}, nil, fmt.Errorf("loader: %w", err)
 	}
@@ -117,7 +88,7 @@ func NewDuckDBApplication(ctx context.Context, deps platform.Deps) (platform.App
 		}
 	}
 	cleanup := closeWH
-	if addr := deps.Getenv(EnvStatusAddr); addr != "" {
+	if addr := cfg.StatusAddr; addr != "" {
 		stop, err := serveStatus(ctx, addr, func(ctx context.Context) (any, error) { return l.Status(ctx) })
 		if err != nil {
 			return platform.App{}, nil, errors.Join(err, wh.Close())

@@ -1,4 +1,4 @@
-// Package service builds the transformer application from its platform deps.
+// Package service builds the transformer application from its settings and platform deps.
 package service
 
 import (
@@ -11,7 +11,7 @@ import (
 )
 
 // NewApplication returns the transformer: validated batches to Parquet in transformed/.
-func NewApplication(_ context.Context, deps platform.Deps) (platform.App, func(), error) {
+func NewApplication(_ context.Context, _ Config, deps platform.Deps) (platform.App, func(), error) {
 	t := transform.New(transform.Config{}, deps.Store, deps.Publisher)
 	return platform.App{Consumers: []messaging.Consumer{
 		messaging.Messages(deps.Topology.Name(contracts.QueueTransformer), messaging.On(t.Handle)),

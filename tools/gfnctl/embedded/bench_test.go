@@ -20,8 +20,7 @@ func BenchmarkEmbeddedRun(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		dir := b.TempDir()
 		start := time.Now()
-		res, err := embedded.Run(context.Background(), embedded.Options{DataDir: dir, SimDataDir: rec, Getenv: noEnv,
-			Request: contracts.ExtractionRequested{}, Timeout: 5 * time.Minute, Logger: quiet})
+		res, err := embedded.Run(context.Background(), embedded.Options{DataDir: dir, SimDataDir: rec, Request: contracts.ExtractionRequested{}, Timeout: 5 * time.Minute, Logger: quiet})
 		elapsed += time.Since(start)
 		done, ok := res.Outcome.(*contracts.RunCompleted)
 		if err != nil || !ok {

@@ -37,8 +37,12 @@ type Options struct {
 	DataDir string
 	// SimDataDir is the recording the simulator serves (GFN_DATA_DIR); empty: generated data.
 	SimDataDir string
-	// Getenv reads settings such as GFN_API_KEY; a key means the real API is used.
-	Getenv  func(string) string
+	// SimYears is the simulator's GFNAPI_SIM_YEARS (sim.Config.ServeYears).
+	SimYears string
+	// Config is the services' settings (`gfnctl run` parses them from the environment; the
+	// zero value means each service's defaults). An API key (or its secret) means the real API
+	// is used; the run always loads DuckDB at DataDir/gfn.duckdb.
+	Config  Config
 	Request contracts.ExtractionRequested
 	Timeout time.Duration
 	Logger  *slog.Logger
@@ -54,13 +58,30 @@ type Result struct {
 	APIURL string
 }
 
+// Config is every service's settings, the platform's once.
+type Config struct {
+	Platform    platform.Config
+	Extractor   extractor.Config
+	Validator   validator.Config
+	Transformer transformer.Config
+	Loader      loader.Config
+	Notifier    notifier.Config
+}
+
+// app adapts a service's NewApplication to the run's Config.
+func app[C any](newApp platform.NewApplication[C], cfg func(Config) C) platform.NewApplication[Config] {
+	return func(ctx context.Context, c Config, deps platform.Deps) (platform.App, func(), error) {
+		return newApp(ctx, cfg(c), deps)
+	}
+}
+
 // newApps builds each of contracts.Services (a test keeps the two in step).
-var newApps = map[string]platform.NewApplication{
-	contracts.ServiceExtractor:   extractor.NewApplication,
-	contracts.ServiceValidator:   validator.NewApplication,
-	contracts.ServiceTransformer: transformer.NewApplication,
-	contracts.ServiceLoader:      loader.NewApplication,
-	contracts.ServiceNotifier:    notifier.NewApplication,
+var newApps = map[string]platform.NewApplication[Config]{
+	contracts.ServiceExtractor:   app(extractor.NewApplication, func(c Config) extractor.Config { return c.Extractor }),
+	contracts.ServiceValidator:   app(validator.NewApplication, func(c Config) validator.Config { return c.Validator }),
+	contracts.ServiceTransformer: app(transformer.NewApplication, func(c Config) transformer.Config { return c.Transformer }),
+	contracts.ServiceLoader:      app(loader.NewApplication, func(c Config) loader.Config { return c.Loader }),
+	contracts.ServiceNotifier:    app(notifier.NewApplication, func(c Config) notifier.Config { return c.Notifier }),
 }
 
 // Run runs one pipeline run to its outcome.
@@ -76,16 +97,16 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	top := platform.Topology(opts.Getenv)
+	top := opts.Config.Platform.Topology()
 	bus := newBus(store, top, opts.Logger)
 	defer bus.Close() //nolint:errcheck // in-memory: the run has settled, nothing is in flight
-	getenv, stopSim, err := settings(opts)
+	cfg, stopSim, err := settings(opts)
 	if err != nil {
 		return res, err
 	}
 	defer stopSim()
-	res.APIURL = getenv(extractor.EnvAPIURL)
-	consumers, cleanup, err := startServices(ctx, top, store, bus, getenv, opts.Logger)
+	res.APIURL = cfg.Extractor.APIURL
+	consumers, cleanup, err := startServices(ctx, top, store, bus, cfg, opts.Logger)
 	defer cleanup()
 	if err != nil {
 		return res, err
@@ -121,37 +142,31 @@ func newBus(store *lake.Dir, top contracts.Topology, log *slog.Logger) *messagin
 	return bus
 }
 
-// settings are the services' settings: opts.Getenv's under the embedded run's own. The
+// settings are the services' settings: opts.Config under the embedded run's own. The
 // embedded run has no Snowpipe to confirm, so it always loads DuckDB itself; and it starts
 // the simulator unless a real API key is given (stop stops it).
-func settings(opts Options) (getenv func(string) string, stop func(), err error) {
-	env := map[string]string{loader.EnvDuckDBPath: filepath.Join(opts.DataDir, "gfn.duckdb"), loader.EnvWarehouse: loader.WarehouseDuckDB}
+func settings(opts Options) (cfg Config, stop func(), err error) {
+	cfg = opts.Config
+	cfg.Loader.Warehouse, cfg.Loader.DuckDBPath = loader.WarehouseDuckDB, filepath.Join(opts.DataDir, "gfn.duckdb")
 	stop = func() {}
-	if opts.Getenv(extractor.EnvAPIKey) == "" && opts.Getenv("GFN_API_KEY_SECRET_ARN") == "" {
-		url, stopSim, err := startSimulator(sim.Config{DataDir: opts.SimDataDir, ServeYears: opts.Getenv(sim.EnvServeYears)}, opts.Logger)
+	if !realAPI(cfg.Extractor) {
+		url, stopSim, err := startSimulator(sim.Config{DataDir: opts.SimDataDir, ServeYears: opts.SimYears}, opts.Logger)
 		if err != nil {
-			return nil, nil, err
+			return cfg, nil, err
 		}
 		stop = stopSim
-		env[extractor.EnvAPIURL] = url
-		env[extractor.EnvAPIKey] = "embedded-simulator"
+		cfg.Extractor.APIURL, cfg.Extractor.APIKey = url, "embedded-simulator"
 		// The simulator is in-process: no need to pace requests as the real API wants.
-		env[extractor.EnvRate] = "1000"
-		env[extractor.EnvBurst] = "1000"
+		cfg.Extractor.Rate, cfg.Extractor.Burst = 1000, 1000
 	}
-	return func(k string) string {
-		if v, ok := env[k]; ok {
-			return v
-		}
-		return opts.Getenv(k)
-	}, stop, nil
+	return cfg, stop, nil
 }
 
 // startServices builds every service's application on the bus and returns their consumers,
 // each bounded to GFN_CONCURRENCY messages at once; cleanup stops what was started, also
 // after an error.
 func startServices(ctx context.Context, top contracts.Topology, store lake.Store, bus *messaging.Memory,
-	getenv func(string) string, log *slog.Logger) (consumers []messaging.Consumer, cleanup func(), err error) {
+	cfg Config, log *slog.Logger) (consumers []messaging.Consumer, cleanup func(), err error) {
 	var cleanups []func()
 	cleanup = func() {
 		for i := len(cleanups) - 1; i >= 0; i-- {
@@ -159,8 +174,8 @@ func startServices(ctx context.Context, top contracts.Topology, store lake.Store
 		}
 	}
 	for _, name := range contracts.ServiceNames() {
-		deps := platform.Deps{Topology: top, Store: store, Publisher: bus.Publisher("gfn/" + name), Logger: log.With("service", name), Getenv: getenv}
-		app, stop, err := newApps[name](ctx, deps)
+		deps := platform.Deps{Topology: top, Store: store, Publisher: bus.Publisher("gfn/" + name), Logger: log.With("service", name)}
+		app, stop, err := newApps[name](ctx, cfg, deps)
 		if err != nil {
 			return nil, cleanup, fmt.Errorf("start %s: %w", name, err)
 		}
@@ -170,12 +185,8 @@ func startServices(ctx context.Context, top contracts.Topology, store lake.Store
 	// The in-memory bus hands a queue's messages over all at once; a poller takes
 	// GFN_CONCURRENCY at a time. Bounding the bus the same way keeps a backfill's years from
 	// all being in memory, in every form, at the same moment.
-	concurrency, err := platform.IntEnv(getenv, platform.EnvConcurrency, 1)
-	if err != nil {
-		return nil, cleanup, err
-	}
 	for i := range consumers {
-		consumers[i] = limited(consumers[i], concurrency)
+		consumers[i] = limited(consumers[i], cfg.Platform.Concurrency)
 	}
 	return consumers, cleanup, nil
 }
@@ -216,9 +227,9 @@ const sourceFile = "source"
 
 // source names where a run's data comes from: generated or recorded simulator data, or the API.
 func source(opts Options) string {
-	if opts.Getenv(extractor.EnvAPIKey) != "" || opts.Getenv("GFN_API_KEY_SECRET_ARN") != "" {
-		if url := opts.Getenv(extractor.EnvAPIURL); url != "" {
-			return "GFN API at " + url
+	if api := opts.Config.Extractor; realAPI(api) {
+		if api.APIURL != "" {
+			return "GFN API at " + api.APIURL
 		}
 		return "the GFN API"
 	}
@@ -230,6 +241,9 @@ func source(opts Options) string {
 	}
 	return "simulator, recording " + opts.SimDataDir
 }
+
+// realAPI: the settings give a key for the GFN API, so the run fetches from it.
+func realAPI(c extractor.Config) bool { return c.APIKey != "" || c.APIKeySecretARN != "" }
 
 // claimSource keeps sources apart: a data directory is loaded from one source only, since
 // rows from generated and recorded data would mix in one warehouse.

@@ -26,13 +26,10 @@ import (
 
 var quiet = slog.New(slog.NewJSONHandler(io.Discard, nil))
 
-// noEnv: no GFN_API_KEY, so the in-process simulator serves the data.
-func noEnv(string) string { return "" }
-
 func run(t *testing.T, dataDir, simData string, req contracts.ExtractionRequested) *contracts.RunCompleted {
 	t.Helper()
 	res, err := embedded.Run(context.Background(), embedded.Options{
-		DataDir: dataDir, SimDataDir: simData, Getenv: noEnv, Request: req, Timeout: 3 * time.Minute, Logger: quiet,
+		DataDir: dataDir, SimDataDir: simData, Request: req, Timeout: 3 * time.Minute, Logger: quiet,
 	})
 	if err != nil {
 		t.Fatalf("embedded run: %v (dead letters %+v)", err, res.DeadLetters)
@@ -185,8 +182,7 @@ func TestQuarantinedBatchFailsTheRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFile(t, filepath.Join(simData, "data_all_2021.json"), broken)
-	res, err := embedded.Run(context.Background(), embedded.Options{DataDir: dir, SimDataDir: simData, Getenv: noEnv,
-		Request: contracts.ExtractionRequested{FromYear: 2021, ToYear: 2021}, Timeout: 3 * time.Minute, Logger: quiet})
+	res, err := embedded.Run(context.Background(), embedded.Options{DataDir: dir, SimDataDir: simData, Request: contracts.ExtractionRequested{FromYear: 2021, ToYear: 2021}, Timeout: 3 * time.Minute, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,8 +217,7 @@ func TestQuarantinedYearDoesNotStrandHealthyOnesAndIncrementalCatchesUp(t *testi
 	runOnce := func(mode string) (*contracts.RunFailed, time.Duration) {
 		t.Helper()
 		begin := time.Now()
-		res, err := embedded.Run(context.Background(), embedded.Options{DataDir: dir, SimDataDir: simData, Getenv: noEnv,
-			Request: contracts.ExtractionRequested{Mode: mode}, Timeout: 3 * time.Minute, Logger: quiet})
+		res, err := embedded.Run(context.Background(), embedded.Options{DataDir: dir, SimDataDir: simData, Request: contracts.ExtractionRequested{Mode: mode}, Timeout: 3 * time.Minute, Logger: quiet})
 		if err != nil {
 			t.Fatalf("%s run: %v", mode, err)
 		}
@@ -289,8 +284,7 @@ func TestAnotherSourceIsRefusedInTheSameDataDir(t *testing.T) {
 	dir, simData := t.TempDir(), t.TempDir()
 	writeFile(t, filepath.Join(simData, "data_all_2022.json"), whtest.RawYear(t, 2022))
 	first := run(t, dir, "", contracts.ExtractionRequested{FromYear: 2020, ToYear: 2022})
-	_, err := embedded.Run(context.Background(), embedded.Options{DataDir: dir, SimDataDir: simData, Getenv: noEnv,
-		Request: contracts.ExtractionRequested{}, Timeout: time.Minute, Logger: quiet})
+	_, err := embedded.Run(context.Background(), embedded.Options{DataDir: dir, SimDataDir: simData, Request: contracts.ExtractionRequested{}, Timeout: time.Minute, Logger: quiet})
 	if !errors.Is(err, embedded.ErrOtherSource) || !strings.Contains(err.Error(), "make clean") || !strings.Contains(err.Error(), "generated data") {
 		t.Fatalf("err = %v, want ErrOtherSource naming both sources and how to start clean", err)
 	}

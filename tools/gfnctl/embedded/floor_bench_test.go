@@ -164,13 +164,7 @@ func TestBenchChild(t *testing.T) {
 // embeddedSide is `gfnctl run --embedded` over the recording; the simulator's year range
 // (GFNAPI_SIM_YEARS) comes from the benchmark.
 func embeddedSide(dir, rec string, req contracts.ExtractionRequested) (int64, error) {
-	getenv := func(k string) string {
-		if k == sim.EnvServeYears {
-			return os.Getenv(k)
-		}
-		return ""
-	}
-	res, err := embedded.Run(context.Background(), embedded.Options{DataDir: dir, SimDataDir: rec, Getenv: getenv,
+	res, err := embedded.Run(context.Background(), embedded.Options{DataDir: dir, SimDataDir: rec, SimYears: os.Getenv(sim.EnvServeYears),
 		Request: req, Timeout: 10 * time.Minute, Logger: quiet})
 	if err != nil {
 		return 0, err

@@ -15,9 +15,9 @@ import (
 )
 
 func main() {
-	platform.Main("loader", func(ctx context.Context, deps platform.Deps) (platform.App, func(), error) {
+	platform.Main("loader", func(ctx context.Context, cfg service.Config, deps platform.Deps) (platform.App, func(), error) {
 		deps.Logger.Warn("test substitute: load records from fakesnow's INFORMATION_SCHEMA.LOAD_HISTORY instead of COPY_HISTORY(TABLE_NAME => 'RAW.ECOLOGICAL_FOOTPRINT'); pipe status unavailable")
-		return service.NewConfirmApplication(ctx, deps, func(sf *warehouse.Snowflake) warehouse.LoadRecords {
+		return service.NewConfirmApplication(ctx, cfg, deps, func(sf *warehouse.Snowflake) warehouse.LoadRecords {
 			return snowpipe.LoadHistory{DB: sf.DB()}
 		})
 	})

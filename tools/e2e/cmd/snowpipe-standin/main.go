@@ -19,7 +19,6 @@ import (
 
 	"github.com/gfnpipeline/shared/awsconfig"
 	"github.com/gfnpipeline/shared/platform"
-	"github.com/gfnpipeline/shared/telemetry"
 	"github.com/gfnpipeline/tools/e2e/snowpipe"
 )
 
@@ -33,7 +32,7 @@ func main() {
 }
 
 func run(ctx context.Context) error {
-	log := telemetry.Default("snowpipe-standin")
+	log := platform.Logger("snowpipe-standin", os.Getenv)
 	for _, s := range snowpipe.Substitutions {
 		log.Info("fakesnow cannot run a production statement; the stand-in runs its equivalent", "production", s.Production, "instead", s.Instead)
 	}
