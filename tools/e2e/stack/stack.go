@@ -205,7 +205,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		"DUCKDB_PATH=" + filepath.Join(opts.Dir, "gfn.duckdb"), "GFN_STATUS_ADDR=" + statusAddr}, opts.Env...)
 	if os.Getenv("GFN_CONCURRENCY") == "" {
 		// As docker-compose deploys them: a stage downloads or publishes one message while it
-		// handles another (the loader still loads one file at a time).
+		// handles another.
 		env = append([]string{"GFN_CONCURRENCY=2"}, env...)
 	}
 	if os.Getenv("GFN_API_RATE") == "" {
@@ -231,6 +231,10 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		env := append(append([]string{}, env...), "GFN_METRICS_ADDR="+metricsAddr)
 		if svc == "loader" {
 			env = append(env, loaderEnv...)
+			if os.Getenv("GFN_CONCURRENCY") == "" {
+				// Files that wait for DuckDB together commit in one transaction.
+				env = append(env, "GFN_CONCURRENCY=10")
+			}
 		}
 		if err := s.start(svc, env); err != nil {
 			s.Stop()

@@ -130,8 +130,16 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	for i := range consumers {
-		consumers[i] = limited(consumers[i], concurrency)
+	loaderQueue := top.Name(contracts.QueueLoader)
+	for i, c := range consumers {
+		n := concurrency
+		if c.Queue == loaderQueue {
+			// The loader's handlers hold a small Parquet file each and wait for DuckDB, which
+			// commits the files waiting together in one transaction: let it take a receive
+			// batch's worth, as a poller with GFN_CONCURRENCY=10 would.
+			n = max(n, loaderConcurrency)
+		}
+		consumers[i] = limited(c, n)
 	}
 
 	runCtx, cancel := context.WithCancel(ctx)
@@ -212,6 +220,9 @@ func claimSource(dataDir, src string) error {
 	}
 	return os.WriteFile(path, []byte(src+"\n"), 0o644)
 }
+
+// loaderConcurrency is SQS's largest receive batch.
+const loaderConcurrency = 10
 
 // limited lets at most n of c's messages be handled at once.
 func limited(c messaging.Consumer, n int) messaging.Consumer {
