@@ -149,6 +149,11 @@ func build(ctx context.Context, root, dir string, binaries map[string]string) er
 	return nil
 }
 
+// serviceConcurrency overrides the stack's GFN_CONCURRENCY=2 where a service gains from more:
+// the loader's files that wait for DuckDB together commit in one transaction, and the notifier
+// hears four events per batch, each a few S3 calls.
+var serviceConcurrency = map[string]string{"loader": "10", "notifier": "8"}
+
 // Start builds nothing: call Build first. It starts the emulator if needed, the simulator,
 // applies the topology with gfnctl, and starts every service.
 func Start(ctx context.Context, opts Options) (*Stack, error) {
@@ -231,10 +236,9 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		env := append(append([]string{}, env...), "GFN_METRICS_ADDR="+metricsAddr)
 		if svc == "loader" {
 			env = append(env, loaderEnv...)
-			if os.Getenv("GFN_CONCURRENCY") == "" {
-				// Files that wait for DuckDB together commit in one transaction.
-				env = append(env, "GFN_CONCURRENCY=10")
-			}
+		}
+		if n, ok := serviceConcurrency[svc]; ok && os.Getenv("GFN_CONCURRENCY") == "" {
+			env = append(env, "GFN_CONCURRENCY="+n)
 		}
 		if err := s.start(svc, env); err != nil {
 			s.Stop()
