@@ -23,8 +23,12 @@ import (
 // 1.5 would otherwise write a newer one. The setting applies when the file is created.
 const SodaStorageVersion = "v1.0.0"
 
-// loadBatchTable holds the file being loaded, for the length of its load transaction.
-const loadBatchTable = "temp.load_batch"
+// loadBatchTable holds the files being loaded, for the length of their load transaction;
+// loadSourceTable holds them with each natural key once, when they repeat one.
+const (
+	loadBatchTable  = "temp.load_batch"
+	loadSourceTable = "temp.load_source"
+)
 
 // ErrStorageVersion is returned by OpenDuckDB for an existing file written in a newer storage
 // format than SodaStorageVersion: Soda could not read it. Delete (or export) and reload it.
@@ -34,10 +38,23 @@ var ErrStorageVersion = errors.New("duckdb file storage version is not readable 
 type DuckDB struct {
 	db   *sql.DB
 	path string
-	// mu serialises loads: concurrent MERGEs on the same keys would abort with a
+	// mu serialises loads: concurrent writes to the same keys would abort with a
 	// transaction conflict, and one writer is all a local run needs.
-	mu  sync.Mutex
-	now func() time.Time
+	mu sync.Mutex
+	// queued holds the loads waiting for mu; whoever holds mu loads all of them in one
+	// transaction (group commit), since a transaction's fixed cost dwarfs a file's rows.
+	qmu    sync.Mutex
+	queued []*loadRequest
+	now    func() time.Time
+}
+
+// loadRequest is one LoadFile call waiting for its group's transaction.
+type loadRequest struct {
+	ctx  context.Context
+	f    FileLoad
+	res  LoadResult
+	err  error
+	done chan struct{}
 }
 
 var _ Warehouse = (*DuckDB)(nil)
@@ -105,102 +122,203 @@ func (d *DuckDB) Migrate(ctx context.Context) error {
 }
 
 // LoadFile loads the file into RAW and merges it into TRANSFORMED in one transaction, once
-// per FileName (the load history plays Snowpipe's load metadata) unless f.Force.
+// per FileName (the load history plays Snowpipe's load metadata) unless f.Force. Calls made
+// while another load runs share the next transaction; each returns once its file is
+// committed, with its own load id and row count.
 func (d *DuckDB) LoadFile(ctx context.Context, f FileLoad) (LoadResult, error) {
 	if f.FileName == "" || f.LocalPath == "" {
 		return LoadResult{}, fmt.Errorf("duckdb load: file name and local path are required")
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	req := &loadRequest{ctx: ctx, f: f, done: make(chan struct{})}
+	d.qmu.Lock()
+	d.queued = append(d.queued, req)
+	d.qmu.Unlock()
 
-	res, err := d.loadTx(ctx, f)
-	if err != nil {
-		return LoadResult{}, err
-	}
-	if res.TableRows, err = d.Count(ctx); err != nil {
-		return LoadResult{}, err
+	d.mu.Lock()
+	// An earlier holder may have loaded this request already; then the queue holds others'.
+	d.loadQueued()
+	d.mu.Unlock()
+	<-req.done
+	if req.err != nil {
+		return LoadResult{}, req.err
 	}
 	log := telemetry.Logger(ctx)
 	log.InfoContext(ctx, "warehouse load", "warehouse", "duckdb", "file_name", f.FileName,
-		"load_id", res.LoadID, "rows_loaded", res.RowsLoaded, "already_loaded", res.AlreadyLoaded,
-		"table_rows", res.TableRows, "force", f.Force)
-	return res, nil
+		"load_id", req.res.LoadID, "rows_loaded", req.res.RowsLoaded, "already_loaded", req.res.AlreadyLoaded,
+		"table_rows", req.res.TableRows, "force", f.Force)
+	return req.res, nil
 }
 
-func (d *DuckDB) loadTx(ctx context.Context, f FileLoad) (LoadResult, error) {
+// loadQueued loads what is queued, in groups without a repeated file name (a redelivery
+// in the same group must see the first delivery's load). The caller holds d.mu.
+func (d *DuckDB) loadQueued() {
+	d.qmu.Lock()
+	queued := d.queued
+	d.queued = nil
+	d.qmu.Unlock()
+	for len(queued) > 0 {
+		seen := map[string]bool{}
+		n := 0
+		for n < len(queued) && !seen[queued[n].f.FileName] {
+			seen[queued[n].f.FileName] = true
+			n++
+		}
+		group := queued[:n]
+		queued = queued[n:]
+		err := d.loadGroup(group)
+		if err != nil && len(group) > 1 {
+			// One bad file must fail only itself: load each alone.
+			for _, r := range group {
+				r.err = d.loadGroup([]*loadRequest{r})
+			}
+		} else {
+			group[0].err = err
+		}
+		for _, r := range group {
+			close(r.done)
+		}
+	}
+}
+
+// loadGroup loads the group's files in one transaction and sets each request's result.
+// With several files it runs under the first one's context; a failure fails the group.
+func (d *DuckDB) loadGroup(group []*loadRequest) error {
+	ctx := group[0].ctx
+	name := group[0].f.FileName
+	if len(group) > 1 {
+		name = fmt.Sprintf("%s and %d more", name, len(group)-1)
+	}
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
-		return LoadResult{}, fmt.Errorf("duckdb load %s: begin: %w", f.FileName, err)
+		return fmt.Errorf("duckdb load %s: begin: %w", name, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 
-	var prev string
-	err = tx.QueryRowContext(ctx, `SELECT load_id FROM `+LoadHistoryTable+` WHERE file_name = ?`, f.FileName).Scan(&prev)
-	switch {
-	case err == nil && !f.Force:
-		return LoadResult{LoadID: prev, AlreadyLoaded: true}, nil
-	case err != nil && !errors.Is(err, sql.ErrNoRows):
-		return LoadResult{}, fmt.Errorf("duckdb load %s: read load history: %w", f.FileName, err)
+	type fileLoad struct {
+		req      *loadRequest
+		prev     string // the earlier load's id, if any
+		loadID   string
+		loadedAt time.Time
 	}
-
-	selectList, err := parquetSelectList(ctx, tx, f.LocalPath)
-	if err != nil {
-		return LoadResult{}, fmt.Errorf("duckdb load %s: %w", f.FileName, err)
-	}
+	var loads []*fileLoad
+	var selects []string
+	var args []any
 	now := d.now().UTC()
-	loadID := newLoadID(now)
-	// The file is read once, into a temporary table (memory, never logged): RAW's append and
-	// both MERGEs read it there rather than scanning RAW for the load id.
-	stage := `CREATE OR REPLACE TEMP TABLE ` + loadBatchTable + ` AS
-SELECT ` + selectList + `, ? AS file_name, ? AS load_id, ?::TIMESTAMP AS loaded_at
-FROM read_parquet(` + sqlString(f.LocalPath) + `)`
-	if _, err := tx.ExecContext(ctx, stage, f.FileName, loadID, now); err != nil {
-		return LoadResult{}, fmt.Errorf("duckdb load %s: read file: %w", f.FileName, err)
+	for i, r := range group {
+		var prev string
+		err := tx.QueryRowContext(ctx, `SELECT load_id FROM `+LoadHistoryTable+` WHERE file_name = ?`, r.f.FileName).Scan(&prev)
+		switch {
+		case err == nil && !r.f.Force:
+			r.res = LoadResult{LoadID: prev, AlreadyLoaded: true}
+			continue
+		case err != nil && !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("duckdb load %s: read load history: %w", r.f.FileName, err)
+		}
+		selectList, err := parquetSelectList(ctx, tx, r.f.LocalPath)
+		if err != nil {
+			return fmt.Errorf("duckdb load %s: %w", r.f.FileName, err)
+		}
+		// A group's files are stamped a microsecond apart in arrival order, so a tie on
+		// extracted_at still goes to the later load.
+		at := now.Add(time.Duration(i) * time.Microsecond)
+		fl := &fileLoad{req: r, prev: prev, loadID: newLoadID(at), loadedAt: at}
+		loads = append(loads, fl)
+		selects = append(selects, `SELECT `+selectList+`, ? AS file_name, ? AS load_id, ?::TIMESTAMP AS loaded_at
+FROM read_parquet(`+sqlString(r.f.LocalPath)+`)`)
+		args = append(args, r.f.FileName, fl.loadID, at)
 	}
-	r, err := tx.ExecContext(ctx, `INSERT INTO `+RawTable+` SELECT * FROM `+loadBatchTable)
-	if err != nil {
-		return LoadResult{}, fmt.Errorf("duckdb load %s: insert into %s: %w", f.FileName, RawTable, err)
-	}
-	n, err := r.RowsAffected()
-	if err != nil {
-		return LoadResult{}, fmt.Errorf("duckdb load %s: rows inserted: %w", f.FileName, err)
-	}
-	// A file rarely repeats a natural key; only then does the MERGE need its dedup window,
-	// which costs more than this check.
-	var repeats bool
-	err = tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+loadBatchTable+`
-GROUP BY `+strings.Join(contracts.NaturalKey, ", ")+` HAVING count(*) > 1)`).Scan(&repeats)
-	if err != nil {
-		return LoadResult{}, fmt.Errorf("duckdb load %s: check natural keys: %w", f.FileName, err)
-	}
-	merge := uniqueMergeSQL(loadBatchTable)
-	if repeats {
-		merge = mergeSQL(loadBatchTable)
-	}
-	if _, err := tx.ExecContext(ctx, merge); err != nil {
-		return LoadResult{}, fmt.Errorf("duckdb load %s: merge into %s: %w", f.FileName, TransformedTable, err)
-	}
-	if _, err := tx.ExecContext(ctx, countriesMergeSQL(loadBatchTable)); err != nil {
-		return LoadResult{}, fmt.Errorf("duckdb load %s: merge into %s: %w", f.FileName, CountriesTable, err)
-	}
-	// The history lookup above already told a first load from a forced reload: a plain INSERT
-	// or UPDATE costs a third of a MERGE.
-	if prev == "" {
-		_, err = tx.ExecContext(ctx, `INSERT INTO `+LoadHistoryTable+`
+	if len(loads) > 0 {
+		// The files are read once, into a temporary table (memory, never logged): RAW's
+		// append and the merges read them there rather than scanning RAW for the load ids.
+		stage := `CREATE OR REPLACE TEMP TABLE ` + loadBatchTable + ` AS
+` + strings.Join(selects, "\nUNION ALL\n")
+		if _, err := tx.ExecContext(ctx, stage, args...); err != nil {
+			return fmt.Errorf("duckdb load %s: read file: %w", name, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO `+RawTable+` SELECT * FROM `+loadBatchTable); err != nil {
+			return fmt.Errorf("duckdb load %s: insert into %s: %w", name, RawTable, err)
+		}
+		counts := map[string]int{}
+		if err := queryCounts(ctx, tx, counts); err != nil {
+			return fmt.Errorf("duckdb load %s: count rows: %w", name, err)
+		}
+		source, err := dedupedSource(ctx, tx)
+		if err != nil {
+			return fmt.Errorf("duckdb load %s: check natural keys: %w", name, err)
+		}
+		for _, q := range upsertSQL(source) {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("duckdb load %s: merge into %s: %w", name, TransformedTable, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, countriesMergeSQL(source)); err != nil {
+			return fmt.Errorf("duckdb load %s: merge into %s: %w", name, CountriesTable, err)
+		}
+		for _, fl := range loads {
+			f, n := fl.req.f, counts[fl.loadID]
+			// The history lookup above already told a first load from a forced reload: a
+			// plain INSERT or UPDATE costs a third of a MERGE.
+			if fl.prev == "" {
+				_, err = tx.ExecContext(ctx, `INSERT INTO `+LoadHistoryTable+`
     (file_name, load_id, run_id, batch_id, row_count, loads, status, first_loaded_at, loaded_at)
-VALUES (?, ?, ?, ?, ?, 1, 'LOADED', ?, ?)`, f.FileName, loadID, f.RunID, f.BatchID, n, now, now)
-	} else {
-		_, err = tx.ExecContext(ctx, `UPDATE `+LoadHistoryTable+`
+VALUES (?, ?, ?, ?, ?, 1, 'LOADED', ?, ?)`, f.FileName, fl.loadID, f.RunID, f.BatchID, n, fl.loadedAt, fl.loadedAt)
+			} else {
+				_, err = tx.ExecContext(ctx, `UPDATE `+LoadHistoryTable+`
 SET load_id = ?, run_id = ?, batch_id = ?, row_count = ?, loads = loads + 1, status = 'LOADED', loaded_at = ?
-WHERE file_name = ?`, loadID, f.RunID, f.BatchID, n, now, f.FileName)
-	}
-	if err != nil {
-		return LoadResult{}, fmt.Errorf("duckdb load %s: record load history: %w", f.FileName, err)
+WHERE file_name = ?`, fl.loadID, f.RunID, f.BatchID, n, fl.loadedAt, f.FileName)
+			}
+			if err != nil {
+				return fmt.Errorf("duckdb load %s: record load history: %w", f.FileName, err)
+			}
+			fl.req.res = LoadResult{LoadID: fl.loadID, RowsLoaded: n}
+		}
 	}
 	if err := tx.Commit(); err != nil {
-		return LoadResult{}, fmt.Errorf("duckdb load %s: commit: %w", f.FileName, err)
+		return fmt.Errorf("duckdb load %s: commit: %w", name, err)
 	}
-	return LoadResult{LoadID: loadID, RowsLoaded: int(n)}, nil
+	rows, err := d.Count(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range group {
+		r.res.TableRows = rows
+	}
+	return nil
+}
+
+// queryCounts sets counts[load id] to the rows each file of the batch holds.
+func queryCounts(ctx context.Context, tx *sql.Tx, counts map[string]int) error {
+	rows, err := tx.QueryContext(ctx, `SELECT load_id, count(*) FROM `+loadBatchTable+` GROUP BY load_id`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return err
+		}
+		counts[id] = n
+	}
+	return rows.Err()
+}
+
+// dedupedSource returns the table holding the batch with each natural key once: the batch
+// itself when no key repeats (the usual case, and the check costs less than the window),
+// else a copy keeping each key's winner.
+func dedupedSource(ctx context.Context, tx *sql.Tx) (string, error) {
+	key := strings.Join(contracts.NaturalKey, ", ")
+	var repeats bool
+	err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+loadBatchTable+`
+GROUP BY `+key+` HAVING count(*) > 1)`).Scan(&repeats)
+	if err != nil || !repeats {
+		return loadBatchTable, err
+	}
+	_, err = tx.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE `+loadSourceTable+` AS
+SELECT * FROM `+loadBatchTable+`
+QUALIFY row_number() OVER (PARTITION BY `+key+` ORDER BY `+winnerOrder+`) = 1`)
+	return loadSourceTable, err
 }
 
 // parquetSelectList matches the file's columns to RAW's by name, as Snowpipe's

@@ -151,6 +151,11 @@ func build(ctx context.Context, root, dir string, binaries map[string]string) er
 	return nil
 }
 
+// serviceConcurrency overrides the stack's GFN_CONCURRENCY=2 where a service gains from more:
+// the loader's files that wait for DuckDB together commit in one transaction, and the notifier
+// hears four events per batch, each a few S3 calls.
+var serviceConcurrency = map[string]string{"loader": "10", "notifier": "8"}
+
 // Start builds nothing: call Build first. It starts the emulator if needed, the simulator,
 // applies the topology with gfnctl, and starts every service.
 func Start(ctx context.Context, opts Options) (*Stack, error) {
@@ -207,7 +212,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		"DUCKDB_PATH=" + filepath.Join(opts.Dir, "gfn.duckdb"), "GFN_STATUS_ADDR=" + statusAddr}, opts.Env...)
 	if os.Getenv("GFN_CONCURRENCY") == "" {
 		// As docker-compose deploys them: a stage downloads or publishes one message while it
-		// handles another (the loader still loads one file at a time).
+		// handles another.
 		env = append([]string{"GFN_CONCURRENCY=2"}, env...)
 	}
 	if os.Getenv("GFN_API_RATE") == "" {
@@ -233,6 +238,9 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		env := append(append([]string{}, env...), "GFN_METRICS_ADDR="+metricsAddr)
 		if svc == contracts.ServiceLoader {
 			env = append(env, loaderEnv...)
+		}
+		if n, ok := serviceConcurrency[svc]; ok && os.Getenv("GFN_CONCURRENCY") == "" {
+			env = append(env, "GFN_CONCURRENCY="+n)
 		}
 		if err := s.start(svc, env); err != nil {
 			s.Stop()

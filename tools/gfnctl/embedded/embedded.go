@@ -185,8 +185,16 @@ func startServices(ctx context.Context, top contracts.Topology, store lake.Store
 	// The in-memory bus hands a queue's messages over all at once; a poller takes
 	// GFN_CONCURRENCY at a time. Bounding the bus the same way keeps a backfill's years from
 	// all being in memory, in every form, at the same moment.
-	for i := range consumers {
-		consumers[i] = limited(consumers[i], cfg.Platform.Concurrency)
+	loaderQueue := top.Name(contracts.QueueLoader)
+	for i, c := range consumers {
+		n := cfg.Platform.Concurrency
+		if c.Queue == loaderQueue {
+			// The loader's handlers hold a small Parquet file each and wait for DuckDB, which
+			// commits the files waiting together in one transaction: let it take a receive
+			// batch's worth, as a poller with GFN_CONCURRENCY=10 would.
+			n = max(n, loaderConcurrency)
+		}
+		consumers[i] = limited(c, n)
 	}
 	return consumers, cleanup, nil
 }
@@ -268,6 +276,9 @@ func claimSource(dataDir, src string) error {
 	}
 	return os.WriteFile(path, []byte(src+"\n"), 0o644)
 }
+
+// loaderConcurrency is SQS's largest receive batch.
+const loaderConcurrency = 10
 
 // limited lets at most n of c's messages be handled at once.
 func limited(c messaging.Consumer, n int) messaging.Consumer {
