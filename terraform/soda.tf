@@ -154,7 +154,7 @@ resource "aws_lambda_function" "soda" {
   environment {
     variables = {
       SNOWFLAKE_SECRET_ARN  = aws_secretsmanager_secret.snowflake.arn
-      GFN_ALERTS_TOPIC_ARN  = aws_sns_topic.alerts.arn
+      GFN_ALERT_TOPIC_ARN   = aws_sns_topic.alerts.arn
       GFN_BUCKET            = var.bucket_name
       GFN_NAME_PREFIX       = var.name_prefix
       GFN_METRICS_NAMESPACE = local.metrics_namespace

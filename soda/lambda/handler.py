@@ -40,7 +40,8 @@ CHECKS = os.environ.get("GFN_SODA_CHECKS") or next(
     p for p in (os.path.join(HERE, "checks.yml"), os.path.join(HERE, "..", "checks.yml")) if os.path.exists(p)
 )
 DATA_SOURCE = "gfn_warehouse"
-NAMESPACE = "GFN/Pipeline"
+# The alarms' namespace (terraform's local.metrics_namespace), the same as the services' metrics.
+NAMESPACE = os.environ.get("GFN_METRICS_NAMESPACE") or "GFN/Pipeline"
 RUN_COMPLETED = "RunCompleted"
 
 

@@ -2,7 +2,9 @@ package deploytest
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 
 	"github.com/hashicorp/hcl/v2"
@@ -74,6 +76,51 @@ func CheckTerraformEnv(dir string, platform []string, services []Service) ([]str
 				}
 			}
 		}
+	}
+	return probs, nil
+}
+
+// pythonEnvRead matches the soda job's reads of its environment.
+var pythonEnvRead = regexp.MustCompile(`(?:_env|os\.environ\.get|os\.environ\.setdefault)\(\s*"([A-Z0-9_]+)"`)
+
+// CheckSodaEnv compares the environment terraform gives the Soda job's Lambda
+// (aws_lambda_function.soda in dir) with the names its handler reads, so a renamed variable
+// is caught here instead of as a silently missing alert in production.
+func CheckSodaEnv(dir, handler string) ([]string, error) {
+	src, err := os.ReadFile(handler)
+	if err != nil {
+		return nil, fmt.Errorf("soda handler: %w", err)
+	}
+	reads := map[string]bool{}
+	for _, m := range pythonEnvRead.FindAllStringSubmatch(string(src), -1) {
+		reads[m[1]] = true
+	}
+	root, err := ParseTerraform(dir)
+	if err != nil {
+		return nil, err
+	}
+	var probs []string
+	found := false
+	for _, b := range root.Blocks {
+		if b.Type != "resource" || len(b.Labels) != 2 || b.Labels[0] != "aws_lambda_function" || b.Labels[1] != "soda" {
+			continue
+		}
+		for _, env := range b.Body.Blocks {
+			if env.Type != "environment" {
+				continue
+			}
+			if a, ok := env.Body.Attributes["variables"]; ok {
+				found = true
+				for _, k := range envKeys(a.Expr) {
+					if !reads[k] {
+						probs = append(probs, fmt.Sprintf("terraform aws_lambda_function.soda: sets %s, which %s does not read", k, filepath.Base(handler)))
+					}
+				}
+			}
+		}
+	}
+	if !found {
+		probs = append(probs, "terraform: aws_lambda_function.soda's environment variables not found")
 	}
 	return probs, nil
 }

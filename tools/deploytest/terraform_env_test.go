@@ -56,3 +56,37 @@ func TestTerraformEnvCheckerCatchesDrift(t *testing.T) {
 		}
 	}
 }
+
+func TestSodaJobEnvMatchesHandler(t *testing.T) {
+	probs, err := CheckSodaEnv(filepath.Join(repoRoot, "terraform"), filepath.Join(repoRoot, "soda", "lambda", "handler.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range probs {
+		t.Error(p)
+	}
+}
+
+// TestSodaEnvCheckerCatchesDrift: the alert topic's variable under another name than the
+// handler reads (as terraform once had it) is reported.
+func TestSodaEnvCheckerCatchesDrift(t *testing.T) {
+	dir := t.TempDir()
+	b, err := os.ReadFile(filepath.Join(repoRoot, "terraform", "soda.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	drifted := strings.Replace(string(b), "GFN_ALERT_TOPIC_ARN ", "GFN_ALERTS_TOPIC_ARN", 1)
+	if drifted == string(b) {
+		t.Fatal("soda.tf no longer sets GFN_ALERT_TOPIC_ARN: update this test")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "soda.tf"), []byte(drifted), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	probs, err := CheckSodaEnv(dir, filepath.Join(repoRoot, "soda", "lambda", "handler.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(probs, "\n"); !strings.Contains(got, "sets GFN_ALERTS_TOPIC_ARN") {
+		t.Errorf("problems %q, want one naming GFN_ALERTS_TOPIC_ARN", probs)
+	}
+}
