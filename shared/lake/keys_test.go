@@ -100,3 +100,16 @@ func TestLayoutOutsideGo(t *testing.T) {
 		t.Errorf("soda/lambda/handler.py does not write %s", want)
 	}
 }
+
+// The topology's bucket notification (contracts cannot import this package) names the
+// transformed files this package keys.
+func TestTopologyNotifiesTransformedFiles(t *testing.T) {
+	key, err := lake.TransformedKey(lake.RawKey(time.Now(), "b1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := contracts.DefaultTopology("").Notifications
+	if len(n) != 1 || n[0].Prefix != lake.TransformedRoot || !strings.HasPrefix(key, n[0].Prefix) || !strings.HasSuffix(key, n[0].Suffix) {
+		t.Errorf("topology notifications %+v do not match transformed key %s", n, key)
+	}
+}

@@ -2,8 +2,9 @@
 package main
 
 import (
+	"github.com/gfnpipeline/contracts"
 	"github.com/gfnpipeline/services/extractor/service"
 	"github.com/gfnpipeline/shared/platform"
 )
 
-func main() { platform.Main("extractor", service.NewApplication) }
+func main() { platform.Main(contracts.ServiceExtractor, service.NewApplication) }

@@ -2,8 +2,9 @@
 package main
 
 import (
+	"github.com/gfnpipeline/contracts"
 	"github.com/gfnpipeline/services/loader/service"
 	"github.com/gfnpipeline/shared/platform"
 )
 
-func main() { platform.Main("loader", service.NewApplication) }
+func main() { platform.Main(contracts.ServiceLoader, service.NewApplication) }

@@ -2,8 +2,9 @@
 package main
 
 import (
+	"github.com/gfnpipeline/contracts"
 	"github.com/gfnpipeline/services/notifier/service"
 	"github.com/gfnpipeline/shared/platform"
 )
 
-func main() { platform.Main("notifier", service.NewApplication) }
+func main() { platform.Main(contracts.ServiceNotifier, service.NewApplication) }

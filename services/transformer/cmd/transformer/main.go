@@ -2,8 +2,9 @@
 package main
 
 import (
+	"github.com/gfnpipeline/contracts"
 	"github.com/gfnpipeline/services/transformer/service"
 	"github.com/gfnpipeline/shared/platform"
 )
 
-func main() { platform.Main("transformer", service.NewApplication) }
+func main() { platform.Main(contracts.ServiceTransformer, service.NewApplication) }

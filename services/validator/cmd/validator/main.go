@@ -2,8 +2,9 @@
 package main
 
 import (
+	"github.com/gfnpipeline/contracts"
 	"github.com/gfnpipeline/services/validator/service"
 	"github.com/gfnpipeline/shared/platform"
 )
 
-func main() { platform.Main("validator", service.NewApplication) }
+func main() { platform.Main(contracts.ServiceValidator, service.NewApplication) }
