@@ -32,7 +32,8 @@ var (
 	snowBuildErr  error
 )
 
-// start builds the binaries once per test binary and starts a stack with its own names.
+// start builds the binaries once per test binary (into the shared directory: up to date
+// when another package built them) and starts a stack with its own names.
 func start(t *testing.T, opts stack.Options) *stack.Stack {
 	t.Helper()
 	if testing.Short() {
@@ -43,10 +44,8 @@ func start(t *testing.T, opts stack.Options) *stack.Stack {
 		t.Fatal(err)
 	}
 	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "gfn-e2e-bin-")
-		if buildErr == nil {
-			buildErr = stack.Build(context.Background(), root, binDir)
-		}
+		binDir = stack.SharedDir(root)
+		buildErr = stack.Build(context.Background(), root, binDir)
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)

@@ -30,10 +30,8 @@ func TestStackCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "gfn-e2e-bin-")
-		if buildErr == nil {
-			buildErr = stack.Build(context.Background(), root, binDir)
-		}
+		binDir = stack.SharedDir(root)
+		buildErr = stack.Build(context.Background(), root, binDir)
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -36,7 +37,11 @@ func TestRedriveAndReplayEndToEnd(t *testing.T) {
 	}
 	dir := t.TempDir()
 	ctx := context.Background()
-	if err := stack.Build(ctx, root, dir); err != nil {
+	// The binaries the e2e tests use too: one build between the two packages.
+	if err := stack.Build(ctx, root, stack.SharedDir(root)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(stack.SharedDir(root), "bin"), filepath.Join(dir, "bin")); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("AWS_ENDPOINT_URL", awstest.Endpoint(t))
