@@ -30,6 +30,8 @@ var (
 
 	snowBuildOnce sync.Once
 	snowBuildErr  error
+
+	endpointOnce sync.Once
 )
 
 // start builds the binaries once per test binary (into the shared directory: up to date
@@ -60,8 +62,10 @@ func start(t *testing.T, opts stack.Options) *stack.Stack {
 	if err := os.Symlink(binDir+"/bin", dir+"/bin"); err != nil {
 		t.Fatal(err)
 	}
-	// Share the emulator CI started (or start one for this binary).
-	t.Setenv("AWS_ENDPOINT_URL", awstest.Endpoint(t))
+	// Share the emulator CI started (or start one for this binary), process-wide: the tests
+	// run in parallel, which t.Setenv does not allow.
+	endpoint := awstest.Endpoint(t)
+	endpointOnce.Do(func() { os.Setenv("AWS_ENDPOINT_URL", endpoint) })
 	opts.Root, opts.Dir, opts.Prefix = root, dir, awstest.Prefix()
 	s, err := stack.Start(context.Background(), opts)
 	if err != nil {
@@ -120,6 +124,7 @@ func expectedRows(root string, res result) int {
 }
 
 func TestBackfillThenRerunThenIncremental(t *testing.T) {
+	t.Parallel()
 	root, _ := stack.RepoRoot()
 	s := start(t, stack.Options{SimDataDir: stack.Recording(root)})
 
@@ -210,6 +215,7 @@ func loaderStatus(t *testing.T, s *stack.Stack) load.Status {
 }
 
 func TestBackfillSurvivesAPIFaults(t *testing.T) {
+	t.Parallel()
 	root, _ := stack.RepoRoot()
 	s := start(t, stack.Options{SimDataDir: stack.Recording(root), SimFaults: "500:0.2,429:0.1,reset:0.05,truncate:0.02"})
 	res, err := runPipeline(t, s)
@@ -231,6 +237,7 @@ func TestBackfillSurvivesAPIFaults(t *testing.T) {
 }
 
 func TestWrongKeyFailsFastAfterOneForbidden(t *testing.T) {
+	t.Parallel()
 	s := start(t, stack.Options{ServiceAPIKey: "not-the-key"})
 	begin := time.Now()
 	res, err := runPipeline(t, s)

@@ -22,6 +22,7 @@ import (
 // gfnctl run --wait and status work with it, every service emits CloudWatch EMF metrics and
 // serves watermill's Prometheus metrics, and Ctrl-C stops everything.
 func TestStackCommand(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("end-to-end stack skipped in -short mode")
 	}

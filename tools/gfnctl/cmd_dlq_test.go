@@ -51,10 +51,21 @@ type sqsEnv struct {
 // children and in-process commands) at it.
 func newSQSEnv(t *testing.T) sqsEnv {
 	t.Helper()
+	e := newQueues(t)
+	t.Setenv("GFN_NAME_PREFIX", e.top.Prefix)
+	return e
+}
+
+// newQueues applies a fresh topology and leaves the environment's prefix alone (parallel
+// tests): gfnctl children get GFN_NAME_PREFIX from childEnv.
+func newQueues(t *testing.T) sqsEnv {
+	t.Helper()
 	cfg := awstest.Config(t)
-	top := awstest.Topology(t, cfg)
-	t.Setenv("GFN_NAME_PREFIX", top.Prefix)
-	return sqsEnv{client: sqs.NewFromConfig(cfg), top: top}
+	return sqsEnv{client: sqs.NewFromConfig(cfg), top: awstest.Topology(t, cfg)}
+}
+
+func (e sqsEnv) childEnv() []string {
+	return append(os.Environ(), "GFN_NAME_PREFIX="+e.top.Prefix)
 }
 
 func (e sqsEnv) url(t *testing.T, base string) string {
@@ -146,7 +157,8 @@ func TestRedriveSurvivesSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds gfnctl and moves 200 messages")
 	}
-	env := newSQSEnv(t)
+	t.Parallel()
+	env := newQueues(t)
 	bin := buildGfnctl(t)
 	// Enough messages for a run killed half way to hold some in flight; moto's receives slow
 	// down with queue depth, so more only cost time.
@@ -161,7 +173,7 @@ func TestRedriveSurvivesSIGKILL(t *testing.T) {
 	// bounds how long the messages it held stay hidden after the kill.
 	args := []string{"dlq", "redrive", dlqName, "--rate", "50", "--hold", "3s"}
 	first := exec.Command(bin, args...)
-	first.Env = os.Environ()
+	first.Env = env.childEnv()
 	stdout, err := first.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -196,7 +208,7 @@ func TestRedriveSurvivesSIGKILL(t *testing.T) {
 	})
 	t.Logf("held messages back at %v", time.Since(began))
 	second := exec.Command(bin, args[:len(args)-4]...)
-	second.Env = os.Environ()
+	second.Env = env.childEnv()
 	out, err := second.Output()
 	if err != nil {
 		t.Fatalf("second run: %v\n%s", err, out)

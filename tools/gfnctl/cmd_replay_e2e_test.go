@@ -31,6 +31,7 @@ func TestRedriveAndReplayEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end stack skipped in -short mode")
 	}
+	t.Parallel()
 	root, err := stack.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +45,7 @@ func TestRedriveAndReplayEndToEnd(t *testing.T) {
 	if err := os.Symlink(filepath.Join(stack.SharedDir(root), "bin"), filepath.Join(dir, "bin")); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("AWS_ENDPOINT_URL", awstest.Endpoint(t))
+	awstest.Config(t) // the stack finds the emulator in AWS_ENDPOINT_URL
 	const faultYear = 2005
 	s, err := stack.Start(ctx, stack.Options{
 		Root: root, Dir: dir, SimDataDir: stack.Recording(root), Prefix: awstest.Prefix(),
