@@ -40,10 +40,10 @@ e2e:
 # Everything CI runs, at once: every module's tests (unit, component tests on moto, e2e) and,
 # niced below them so the tests keep their CPU, gofmt/vet and the checks mk/*.mk add to
 # TEST_EXTRA (the tests mostly wait on processes and queues; the checks fill that time).
-# Each step's output is printed whole when the step ends (-Otarget); every step runs to its
-# end (-k) and any failure fails `make test`.
+# go test streams its results; each check's output is printed whole when it ends (-Otarget).
+# Every step runs to its end (-k) and any failure fails `make test`.
 test:
-	@$(MAKE) --no-print-directory -k -j -Otarget test-go test-checks
+	@$(MAKE) --no-print-directory -k -j test-go test-checks
 
 # Prerequisites the go tests need before they start (mk/*.mk add theirs).
 TEST_GO_NEEDS += venv venv-fakesnow
