@@ -48,10 +48,12 @@ test:
 # Prerequisites the go tests need before they start (mk/*.mk add theirs).
 TEST_GO_NEEDS += venv venv-fakesnow
 # The slowest packages first: go test starts packages in the order it is given them; -p 4
-# because most of their time is spent waiting on stacks, not on the CPU.
+# because most of their time is spent waiting on stacks, not on the CPU. Test binaries are
+# linked without symbol table and DWARF (-s -w), which halves the DuckDB links; stack traces
+# do not need them.
 TEST_FIRST := ./tools/e2e ./tools/gfnctl ./tools/gfnctl/dlq ./shared/messaging ./tools/deploytest ./shared/warehouse
 test-go: $(TEST_GO_NEEDS)
-	$(GO) test -p 4 -count=1 -timeout 40m $(TEST_FIRST) $(PKGS)
+	$(GO) test -p 4 -count=1 -timeout 40m -ldflags='-s -w' $(TEST_FIRST) $(PKGS)
 
 test-checks:
 	@nice -n 10 $(MAKE) --no-print-directory -k -j -Otarget vet $(TEST_EXTRA)

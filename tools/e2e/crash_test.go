@@ -131,7 +131,6 @@ func finish(t *testing.T, s *stack.Stack, out runOutput, root string) result {
 // download) and restarted a second later; the messages they held come back after the 30 s
 // base visibility, not the old 900 s.
 func TestSIGKILLEachServiceMidBackfill(t *testing.T) {
-	t.Parallel()
 	root, _ := stack.RepoRoot()
 	s := start(t, crashOptions(root))
 	run := startRun(s)
@@ -170,7 +169,6 @@ func TestSIGKILLEachServiceMidBackfill(t *testing.T) {
 // A rolling restart with SIGTERM, one service after another mid-backfill: each drains what it
 // holds and stops receiving, so no message is received a second time because of it.
 func TestRollingSIGTERMRestartMidBackfill(t *testing.T) {
-	t.Parallel()
 	root, _ := stack.RepoRoot()
 	s := start(t, crashOptions(root))
 	run := startRun(s)

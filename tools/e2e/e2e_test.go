@@ -34,6 +34,10 @@ var (
 	endpointOnce sync.Once
 )
 
+// The stacks of most tests run two at a time (t.Parallel). The kill -9 and SIGTERM tests and
+// the Lambda tests run alone, before them: they time restarts against visibility timeouts and
+// invocations against the functions' own timeouts, which a busy machine would stretch.
+
 // start builds the binaries once per test binary (into the shared directory: up to date
 // when another package built them) and starts a stack with its own names.
 func start(t *testing.T, opts stack.Options) *stack.Stack {

@@ -80,7 +80,6 @@ func checkEventSources(t *testing.T, s *stack.Stack) {
 }
 
 func TestLambdaBackfill(t *testing.T) {
-	t.Parallel()
 	root, _ := stack.RepoRoot()
 	s := startLambda(t, stack.Options{SimDataDir: stack.Recording(root)})
 	res, err := runPipeline(t, s)
@@ -119,7 +118,6 @@ func assertLambdaMetrics(t *testing.T, s *stack.Stack) {
 }
 
 func TestLambdaBackfillSurvivesAPIFaults(t *testing.T) {
-	t.Parallel()
 	root, _ := stack.RepoRoot()
 	s := startLambda(t, stack.Options{SimDataDir: stack.Recording(root), SimFaults: "500:0.2,429:0.1,reset:0.05,truncate:0.02"})
 	res, err := runPipeline(t, s)
