@@ -55,7 +55,9 @@ TEST_FIRST := ./tools/e2e ./tools/gfnctl ./tools/gfnctl/dlq ./shared/messaging .
 test-go: $(TEST_GO_NEEDS)
 	$(GO) test -p 4 -count=1 -timeout 40m -ldflags='-s -w' $(TEST_FIRST) $(PKGS)
 
-test-checks:
+# After the Lambda bootstraps (mk/deploy.mk), which the go tests need too: a niced check
+# (terraform-test) never holds a build the tests wait for.
+test-checks: packages
 	@nice -n 10 $(MAKE) --no-print-directory -k -j -Otarget vet $(TEST_EXTRA)
 
 vet:

@@ -2,6 +2,7 @@
 #   make up | down | logs [SERVICE=x]   local AWS mode with docker compose
 #   make up-run [RUN_ARGS=...]          request a run from the stack, print its summary line
 #   make package SERVICE=x              dist/x-lambda.zip for the provided.al2023 runtime
+#   make packages                       every service's zip
 
 DEPLOY_SERVICES := extractor validator transformer loader notifier
 GO ?= go
@@ -22,7 +23,7 @@ COMPOSE_ALL := $(COMPOSE) --profile localstack --profile moto
 # Arguments for `gfnctl run` in up-run, e.g. RUN_ARGS="--years 2018-2022".
 RUN_ARGS ?=
 
-.PHONY: up up-run down logs package
+.PHONY: up up-run down logs package packages
 
 # The other profile's emulator (named like its profile) would still hold port 4566: removed
 # first, and --remove-orphans drops containers of services no longer in the file.
@@ -63,3 +64,11 @@ package:
 	  -o "$(PACKAGE_BUILD)/$(SERVICE)/bootstrap" ./cmd/$(SERVICE)
 	cd "$(PACKAGE_BUILD)/$(SERVICE)" && $(PACKAGE_LOCK) zip -q -X "$(abspath $(DIST))/$(SERVICE)-lambda.zip" bootstrap
 	@echo "package: $(DIST)/$(SERVICE)-lambda.zip"
+
+packages:
+	@for s in $(DEPLOY_SERVICES); do $(MAKE) --no-print-directory package SERVICE=$$s || exit 1; done
+
+# make test builds the bootstraps before the go tests start (while the venvs install), at the
+# tests' priority: the Lambda e2e tests need them early, and would otherwise wait on the lock
+# of terraform-test's niced build.
+TEST_GO_NEEDS += packages

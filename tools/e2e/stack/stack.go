@@ -138,7 +138,8 @@ func BuildSnowflake(ctx context.Context, root, dir string) error {
 }
 
 // SharedDir is where tests build the stack's binaries (SharedDir/bin): one place per
-// checkout, so the test binaries of several packages, and later runs, share one build.
+// checkout, so the test binaries of several packages, and later runs, share one build
+// (make test's stack-bin builds there before the tests start).
 func SharedDir(root string) string { return filepath.Join(root, ".cache", "stack") }
 
 // build runs one go build for every binary (named for its package's directory, as the map
