@@ -20,13 +20,15 @@ export GFN_DATA_DIR
 FAKESNOW_VENV := .venv-fakesnow
 
 # Each mk/*.mk adds its targets; one that `make test` must run appends it to TEST_EXTRA (run
-# beside the go tests), one the go tests need first to TEST_GO_NEEDS.
+# beside the go tests; TEST_EXTRA_LATE once TEST_GO_NEEDS is built), one the go tests need
+# first to TEST_GO_NEEDS.
 TEST_EXTRA :=
+TEST_EXTRA_LATE :=
 TEST_GO_NEEDS :=
 .DEFAULT_GOAL := run
 include mk/*.mk
 
-.PHONY: run e2e test test-go test-checks bench soda venv venv-fakesnow vet clean
+.PHONY: run e2e test test-go test-checks test-checks-late bench soda venv venv-fakesnow vet clean
 
 # The whole pipeline in one process: in-memory bus, ./data/lake, ./data/gfn.duckdb, and the
 # GFN API simulator (generated data, or GFN_DATA_DIR's recording) unless GFN_API_KEY is set.
@@ -43,7 +45,7 @@ e2e:
 # go test streams its results; each check's output is printed whole when it ends (-Otarget).
 # Every step runs to its end (-k) and any failure fails `make test`.
 test:
-	@$(MAKE) --no-print-directory -k -j test-go test-checks
+	@$(MAKE) --no-print-directory -k -j test-go test-checks test-checks-late
 
 # Prerequisites the go tests need before they start (mk/*.mk add theirs).
 TEST_GO_NEEDS += venv venv-fakesnow
@@ -55,10 +57,13 @@ TEST_FIRST := ./tools/e2e ./tools/gfnctl ./tools/gfnctl/dlq ./shared/messaging .
 test-go: $(TEST_GO_NEEDS)
 	$(GO) test -p 4 -count=1 -timeout 40m -ldflags='-s -w' $(TEST_FIRST) $(PKGS)
 
-# After the Lambda bootstraps (mk/deploy.mk), which the go tests need too: a niced check
-# (terraform-test) never holds a build the tests wait for.
-test-checks: packages
+test-checks:
 	@nice -n 10 $(MAKE) --no-print-directory -k -j -Otarget vet $(TEST_EXTRA)
+
+# Checks that use what TEST_GO_NEEDS builds (terraform-test: the Lambda bootstraps) start
+# once it is built, so a niced check never holds a build the go tests wait for.
+test-checks-late: $(TEST_GO_NEEDS)
+	@$(if $(strip $(TEST_EXTRA_LATE)),nice -n 10 $(MAKE) --no-print-directory -k -j -Otarget $(TEST_EXTRA_LATE))
 
 vet:
 	@unformatted=$$(gofmt -l contracts shared services tools); \

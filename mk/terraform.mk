@@ -15,7 +15,9 @@ TF_ENV = TF_CLI_CONFIG_FILE=$(TF_CLI_CONFIG) TF_DATA_DIR=$(TF_CACHE)/aws TF_IN_A
 CHECKOV_VENV := .venv-checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 
-TEST_EXTRA += terraform-test checkov
+TEST_EXTRA += checkov
+# It needs the bootstraps make test builds for the go tests (mk/deploy.mk).
+TEST_EXTRA_LATE += terraform-test
 
 .PHONY: terraform-test terraform-cli-config checkov
 
