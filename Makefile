@@ -17,12 +17,16 @@ export GFN_DATA_DIR
 
 FAKESNOW_VENV := .venv-fakesnow
 
-# Each mk/*.mk adds its targets; one that `make test` must run appends it to TEST_EXTRA.
+# Each mk/*.mk adds its targets; one that `make test` must run appends it to TEST_EXTRA (run
+# beside the go tests; TEST_EXTRA_LATE once TEST_GO_NEEDS is built), one the go tests need
+# first to TEST_GO_NEEDS.
 TEST_EXTRA :=
+TEST_EXTRA_LATE :=
+TEST_GO_NEEDS :=
 .DEFAULT_GOAL := run
 include mk/*.mk
 
-.PHONY: run e2e test bench soda venv venv-fakesnow vet clean
+.PHONY: run e2e test test-go test-checks test-checks-late bench soda venv venv-fakesnow vet clean
 
 # The whole pipeline in one process: in-memory bus, ./data/lake, ./data/gfn.duckdb, and the
 # GFN API simulator (generated data, or GFN_DATA_DIR's recording) unless GFN_API_KEY is set.
@@ -33,9 +37,31 @@ run:
 e2e:
 	$(GO) run ./tools/e2e/cmd/e2e
 
-# Everything CI runs: vet, then every module's tests (unit, component tests on moto, e2e).
-test: venv venv-fakesnow vet $(TEST_EXTRA)
-	$(GO) test -p 2 -count=1 -timeout 40m $(PKGS)
+# Everything CI runs, at once: every module's tests (unit, component tests on moto, e2e) and,
+# niced below them so the tests keep their CPU, gofmt/vet and the checks mk/*.mk add to
+# TEST_EXTRA (the tests mostly wait on processes and queues; the checks fill that time).
+# go test streams its results; each check's output is printed whole when it ends (-Otarget).
+# Every step runs to its end (-k) and any failure fails `make test`.
+test:
+	@$(MAKE) --no-print-directory -k -j test-go test-checks test-checks-late
+
+# Prerequisites the go tests need before they start (mk/*.mk add theirs).
+TEST_GO_NEEDS += venv venv-fakesnow
+# The slowest packages first: go test starts packages in the order it is given them; -p 4
+# because most of their time is spent waiting on stacks, not on the CPU. Test binaries are
+# linked without symbol table and DWARF (-s -w), which halves the DuckDB links; stack traces
+# do not need them.
+TEST_FIRST := ./tools/e2e ./tools/gfnctl ./tools/gfnctl/dlq ./shared/messaging ./tools/deploytest ./shared/warehouse
+test-go: $(TEST_GO_NEEDS)
+	$(GO) test -p 4 -count=1 -timeout 40m -ldflags='-s -w' $(TEST_FIRST) $(PKGS)
+
+test-checks:
+	@nice -n 10 $(MAKE) --no-print-directory -k -j -Otarget vet $(TEST_EXTRA)
+
+# Checks that use what TEST_GO_NEEDS builds (terraform-test: the Lambda bootstraps) start
+# once it is built, so a niced check never holds a build the go tests wait for.
+test-checks-late: $(TEST_GO_NEEDS)
+	@$(if $(strip $(TEST_EXTRA_LATE)),nice -n 10 $(MAKE) --no-print-directory -k -j -Otarget $(TEST_EXTRA_LATE))
 
 vet:
 	@unformatted=$$(gofmt -l contracts shared services tools); \

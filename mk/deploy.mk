@@ -2,6 +2,7 @@
 #   make up | down | logs [SERVICE=x]   local AWS mode with docker compose
 #   make up-run [RUN_ARGS=...]          request a run from the stack, print its summary line
 #   make package SERVICE=x              dist/x-lambda.zip for the provided.al2023 runtime
+#   make packages                       every service's zip
 
 # A service is a module under services/ (tools/deploytest checks them against contracts.Services).
 DEPLOY_SERVICES := $(patsubst services/%/go.mod,%,$(wildcard services/*/go.mod))
@@ -23,7 +24,7 @@ COMPOSE_ALL := $(COMPOSE) --profile localstack --profile moto
 # Arguments for `gfnctl run` in up-run, e.g. RUN_ARGS="--years 2018-2022".
 RUN_ARGS ?=
 
-.PHONY: up up-run down logs package
+.PHONY: up up-run down logs package packages
 
 # The other profile's emulator (named like its profile) would still hold port 4566: removed
 # first, and --remove-orphans drops containers of services no longer in the file.
@@ -45,17 +46,30 @@ logs:
 
 # Builds ONLY $(SERVICE), from its own module with GOWORK=off, which proves it builds alone.
 # CGO is on for the loader alone (DuckDB); every other bootstrap is a static binary.
+# The bootstrap is built in one place per architecture (.cache/package/<arch>/<service>), so a
+# second `make package` of unchanged code (terraform-test's, then the Lambda e2e tests') finds
+# it up to date and go build links nothing; flock (when installed) keeps two makes from
+# building or zipping the same bootstrap at once.
+PACKAGE_BUILD := $(CURDIR)/.cache/package/$(LAMBDA_ARCH)
+PACKAGE_LOCK = $(if $(shell command -v flock),flock "$(PACKAGE_BUILD)/$(SERVICE).lock")
 package:
 	@case " $(DEPLOY_SERVICES) " in \
 	  *" $(SERVICE) "*) ;; \
 	  *) echo "package: unknown SERVICE='$(SERVICE)'; want one of: $(DEPLOY_SERVICES)" >&2; exit 2 ;; \
 	esac
-	@rm -rf "$(DIST)/$(SERVICE)-lambda" "$(DIST)/$(SERVICE)-lambda.zip"
-	@mkdir -p "$(DIST)/$(SERVICE)-lambda"
-	cd services/$(SERVICE) && GOWORK=off GOOS=linux GOARCH=$(LAMBDA_ARCH) \
+	@rm -f "$(DIST)/$(SERVICE)-lambda.zip"
+	@mkdir -p "$(DIST)" "$(PACKAGE_BUILD)/$(SERVICE)"
+	cd services/$(SERVICE) && $(PACKAGE_LOCK) env GOWORK=off GOOS=linux GOARCH=$(LAMBDA_ARCH) \
 	  CGO_ENABLED=$(if $(filter loader,$(SERVICE)),1,0) \
 	  $(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w" \
-	  -o "$(abspath $(DIST))/$(SERVICE)-lambda/bootstrap" ./cmd/$(SERVICE)
-	cd "$(DIST)/$(SERVICE)-lambda" && zip -q -X "../$(SERVICE)-lambda.zip" bootstrap
-	@rm -rf "$(DIST)/$(SERVICE)-lambda"
+	  -o "$(PACKAGE_BUILD)/$(SERVICE)/bootstrap" ./cmd/$(SERVICE)
+	cd "$(PACKAGE_BUILD)/$(SERVICE)" && $(PACKAGE_LOCK) zip -q -X "$(abspath $(DIST))/$(SERVICE)-lambda.zip" bootstrap
 	@echo "package: $(DIST)/$(SERVICE)-lambda.zip"
+
+packages:
+	@for s in $(DEPLOY_SERVICES); do $(MAKE) --no-print-directory package SERVICE=$$s || exit 1; done
+
+# make test builds the bootstraps before the go tests start (while the venvs install), at the
+# tests' priority: the Lambda e2e tests need them early, and would otherwise wait on the lock
+# of terraform-test's niced build.
+TEST_GO_NEEDS += packages

@@ -13,4 +13,4 @@ lambda-rie: $(RIE)
 $(RIE):
 	GOBIN=$(abspath $(dir $(RIE))) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
 
-TEST_EXTRA += lambda-rie
+TEST_GO_NEEDS += lambda-rie

@@ -10,4 +10,4 @@ $(SODA_SNOWFLAKE_VENV)/bin/soda: soda/lambda/requirements.txt
 	$(SODA_SNOWFLAKE_VENV)/bin/pip install --quiet --disable-pip-version-check -r soda/lambda/requirements.txt
 	touch $@
 
-TEST_EXTRA += venv-soda-snowflake
+TEST_GO_NEEDS += venv-soda-snowflake

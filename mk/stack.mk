@@ -4,3 +4,10 @@
 .PHONY: stack
 stack:
 	@$(GO) run ./tools/e2e/cmd/stack
+
+# The stack's binaries where the e2e and gfnctl tests build them (stack.SharedDir:
+# .cache/stack), built by make test while the venvs install, so the tests find them up to date.
+.PHONY: stack-bin
+stack-bin:
+	@$(GO) run ./tools/e2e/cmd/stack -build-only -dir $(CURDIR)/.cache/stack
+TEST_GO_NEEDS += stack-bin

@@ -15,7 +15,9 @@ TF_ENV = TF_CLI_CONFIG_FILE=$(TF_CLI_CONFIG) TF_DATA_DIR=$(TF_CACHE)/aws TF_IN_A
 CHECKOV_VENV := .venv-checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 
-TEST_EXTRA += terraform-test checkov
+TEST_EXTRA += checkov
+# It needs the bootstraps make test builds for the go tests (mk/deploy.mk).
+TEST_EXTRA_LATE += terraform-test
 
 .PHONY: terraform-test terraform-cli-config checkov
 
@@ -32,8 +34,7 @@ terraform-cli-config:
 
 # The plan hashes the Lambda zips, so every service is packaged first. The committed lock
 # file must match the mirror's provider (-lockfile=readonly).
-terraform-test: terraform-cli-config
-	@for s in $(DEPLOY_SERVICES); do $(MAKE) --no-print-directory package SERVICE=$$s || exit 1; done
+terraform-test: terraform-cli-config packages
 	$(TF_ENV) $(TERRAFORM) -chdir=terraform init -input=false -backend=false -lockfile=readonly -no-color > $(TF_CACHE)/init.log 2>&1 || { cat $(TF_CACHE)/init.log; exit 1; }
 	$(TF_ENV) $(TERRAFORM) -chdir=terraform validate -no-color
 	$(TF_ENV) $(TERRAFORM) -chdir=terraform test -no-color

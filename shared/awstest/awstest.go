@@ -28,6 +28,7 @@ var (
 	once     sync.Once
 	endpoint string
 	startErr error
+	envOnce  sync.Once
 )
 
 // Endpoint returns the emulator's URL, starting moto when AWS_ENDPOINT_URL is not set. It
@@ -77,14 +78,18 @@ func StartMoto() (url string, stop func(), err error) {
 }
 
 // Config points the SDK (through the environment, as services read it) at the emulator and
-// returns the loaded config.
+// returns the loaded config. The environment is set once for the test binary, which shares
+// one emulator, so parallel tests can call it (t.Setenv would panic there).
 func Config(t testing.TB) aws.Config {
 	t.Helper()
-	t.Setenv("AWS_ENDPOINT_URL", Endpoint(t))
-	if os.Getenv("AWS_ACCESS_KEY_ID") == "" {
-		t.Setenv("AWS_ACCESS_KEY_ID", "test")
-		t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	}
+	url := Endpoint(t)
+	envOnce.Do(func() {
+		os.Setenv("AWS_ENDPOINT_URL", url)
+		if os.Getenv("AWS_ACCESS_KEY_ID") == "" {
+			os.Setenv("AWS_ACCESS_KEY_ID", "test")
+			os.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+		}
+	})
 	cfg, err := awsconfig.Load(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -41,6 +41,7 @@ func (s *syncBuffer) emf(t *testing.T) []*telemetrytest.EMF {
 }
 
 func TestInstrumentedConsumerOnSQS(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	var out syncBuffer
 	m := telemetry.NewMetrics(&out, "validator")
@@ -91,6 +92,7 @@ func TestInstrumentedConsumerOnSQS(t *testing.T) {
 }
 
 func TestRetriedFailureIsNotDeadLettered(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	policy := messaging.Policy{}
 	c := policy.Instrument(messaging.Consumer{Queue: "q", EventType: messaging.EventObjectCreated, Handle: func(context.Context, messaging.Delivery) error { return errors.New("flaky") }},
@@ -115,6 +117,7 @@ func TestRetriedFailureIsNotDeadLettered(t *testing.T) {
 }
 
 func TestInstrumentedPublisherEmitsBatchAndRunMetrics(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	rec := &messagingtest.Recorder{}
 	pub := messaging.InstrumentPublisher(rec, telemetry.NewMetrics(&out, "svc"))
@@ -170,6 +173,7 @@ func TestInstrumentedPublisherEmitsBatchAndRunMetrics(t *testing.T) {
 }
 
 func TestFailedPublishEmitsNothing(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	rec := &messagingtest.Recorder{}
 	rec.FailNext(1, errors.New("sns down"))

@@ -14,6 +14,7 @@ import (
 // queue's maxReceiveCount: every wait is a fresh delayed delivery, so the message neither
 // reaches the DLQ nor spends its retries, and is handled once the wait is over.
 func TestNotYetDefersWithoutSpendingRetries(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	waits := contracts.MaxReceiveCount + 2
 	var calls atomic.Int32

@@ -61,6 +61,7 @@ func (f fixture) send(t *testing.T, year int) {
 // A handler that outlasts the queue's visibility keeps its message: the heartbeat extends it,
 // so a second worker never receives it.
 func TestHeartbeatKeepsALongHandlersMessage(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	queue := f.top.Name(contracts.QueueValidator)
 	f.setVisibility(t, queue, 3)
@@ -88,6 +89,7 @@ func TestHeartbeatKeepsALongHandlersMessage(t *testing.T) {
 
 // Stopping lets a handler in flight finish within the drain deadline; the message is deleted.
 func TestStopDrainsAHandlerInFlight(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	queue := f.top.Name(contracts.QueueValidator)
 	started, finished := make(chan struct{}), make(chan struct{})
@@ -119,6 +121,7 @@ func TestStopDrainsAHandlerInFlight(t *testing.T) {
 // once (visibility 0), neither retried with backoff nor dead-lettered; a message sent after
 // the stop is never received.
 func TestDrainDeadlineHandsBackTheRest(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	queue := f.top.Name(contracts.QueueValidator)
 	started := make(chan struct{})
@@ -163,6 +166,7 @@ func TestDrainDeadlineHandsBackTheRest(t *testing.T) {
 }
 
 func TestBackoffNeverExceedsSQSLimit(t *testing.T) {
+	t.Parallel()
 	for attempt, want := range map[int]time.Duration{0: time.Second, 1: time.Second, 2: 2 * time.Second, 3: 4 * time.Second,
 		16: 32768 * time.Second, 17: messaging.MaxVisibility, 64: messaging.MaxVisibility, 1 << 30: messaging.MaxVisibility} {
 		if got := messaging.Backoff(attempt); got != want {

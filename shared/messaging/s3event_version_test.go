@@ -8,6 +8,7 @@ import (
 
 // AWS's ObjectCreated event of a versioned bucket names the version (AWS's documented sample).
 func TestS3EventCarriesTheVersion(t *testing.T) {
+	t.Parallel()
 	body := `{"Records":[{"eventVersion":"2.1","eventSource":"aws:s3","eventName":"ObjectCreated:Put",
 "s3":{"s3SchemaVersion":"1.0","bucket":{"name":"gfn-data-lake"},
 "object":{"key":"transformed/ecological_footprint/year%3D2026/a.parquet","size":1024,

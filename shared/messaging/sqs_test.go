@@ -83,6 +83,7 @@ func eventTypes(ms []sqstypes.Message) []string {
 }
 
 func TestEventsReachExactlyTheMatchingQueues(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	// S3 greets a newly configured queue with a test event; take it out of the way.
@@ -150,6 +151,7 @@ func (f fixture) waitFor(t *testing.T, queue string, n int, within time.Duration
 }
 
 func TestFailingHandlerBacksOffThenDeadLetters(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	var (
 		mu    sync.Mutex
@@ -194,6 +196,7 @@ func TestFailingHandlerBacksOffThenDeadLetters(t *testing.T) {
 }
 
 func TestUndecodableMessageGoesToDLQAfterOneReceive(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	calls := 0
 	c := messaging.Messages(f.top.Name(contracts.QueueValidator), messaging.On(func(ctx context.Context, m *contracts.RawBatchLanded) error {
@@ -236,6 +239,7 @@ func TestUndecodableMessageGoesToDLQAfterOneReceive(t *testing.T) {
 }
 
 func TestLambdaAdapterReportsExactlyTheFailedRecords(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	queue := f.top.Name(contracts.QueueValidator)

@@ -30,9 +30,16 @@ var (
 
 	snowBuildOnce sync.Once
 	snowBuildErr  error
+
+	endpointOnce sync.Once
 )
 
-// start builds the binaries once per test binary and starts a stack with its own names.
+// The stacks of most tests run two at a time (t.Parallel). The kill -9 and SIGTERM tests and
+// the Lambda tests run alone, before them: they time restarts against visibility timeouts and
+// invocations against the functions' own timeouts, which a busy machine would stretch.
+
+// start builds the binaries once per test binary (into the shared directory: up to date
+// when another package built them) and starts a stack with its own names.
 func start(t *testing.T, opts stack.Options) *stack.Stack {
 	t.Helper()
 	if testing.Short() {
@@ -43,10 +50,8 @@ func start(t *testing.T, opts stack.Options) *stack.Stack {
 		t.Fatal(err)
 	}
 	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "gfn-e2e-bin-")
-		if buildErr == nil {
-			buildErr = stack.Build(context.Background(), root, binDir)
-		}
+		binDir = stack.SharedDir(root)
+		buildErr = stack.Build(context.Background(), root, binDir)
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
@@ -61,8 +66,10 @@ func start(t *testing.T, opts stack.Options) *stack.Stack {
 	if err := os.Symlink(binDir+"/bin", dir+"/bin"); err != nil {
 		t.Fatal(err)
 	}
-	// Share the emulator CI started (or start one for this binary).
-	t.Setenv("AWS_ENDPOINT_URL", awstest.Endpoint(t))
+	// Share the emulator CI started (or start one for this binary), process-wide: the tests
+	// run in parallel, which t.Setenv does not allow.
+	endpoint := awstest.Endpoint(t)
+	endpointOnce.Do(func() { os.Setenv("AWS_ENDPOINT_URL", endpoint) })
 	opts.Root, opts.Dir, opts.Prefix = root, dir, awstest.Prefix()
 	s, err := stack.Start(context.Background(), opts)
 	if err != nil {
@@ -121,6 +128,7 @@ func expectedRows(root string, res result) int {
 }
 
 func TestBackfillThenRerunThenIncremental(t *testing.T) {
+	t.Parallel()
 	root, _ := stack.RepoRoot()
 	s := start(t, stack.Options{SimDataDir: stack.Recording(root)})
 
@@ -211,6 +219,7 @@ func loaderStatus(t *testing.T, s *stack.Stack) loader.Status {
 }
 
 func TestBackfillSurvivesAPIFaults(t *testing.T) {
+	t.Parallel()
 	root, _ := stack.RepoRoot()
 	s := start(t, stack.Options{SimDataDir: stack.Recording(root), SimFaults: "500:0.2,429:0.1,reset:0.05,truncate:0.02"})
 	res, err := runPipeline(t, s)
@@ -232,6 +241,7 @@ func TestBackfillSurvivesAPIFaults(t *testing.T) {
 }
 
 func TestWrongKeyFailsFastAfterOneForbidden(t *testing.T) {
+	t.Parallel()
 	s := start(t, stack.Options{ServiceAPIKey: "not-the-key"})
 	begin := time.Now()
 	res, err := runPipeline(t, s)

@@ -22,6 +22,7 @@ import (
 // batch, loads every healthy year and fails naming one batch; an incremental run afterwards
 // plans that year again (it never loaded), loads no file twice and leaves no year behind.
 func TestQuarantinedYearStrandsNoHealthyYear(t *testing.T) {
+	t.Parallel()
 	simData := t.TempDir()
 	years := []int{2017, 2018, 2019, 2020, 2021, 2022}
 	const bad = 2018
@@ -66,6 +67,7 @@ func TestQuarantinedYearStrandsNoHealthyYear(t *testing.T) {
 // both rewrite the same transformed file before the loader reads either notification (it is
 // held back with SIGSTOP), and both complete; the file is loaded once.
 func TestOverlappingRunsOverTheSameYearBothComplete(t *testing.T) {
+	t.Parallel()
 	simData := t.TempDir()
 	if err := os.WriteFile(filepath.Join(simData, "data_all_2020.json"), whtest.RawYear(t, 2020), 0o644); err != nil {
 		t.Fatal(err)

@@ -20,6 +20,7 @@ import (
 // notably the confirmer's COPY_HISTORY query is answered from INFORMATION_SCHEMA.LOAD_HISTORY
 // through the warehouse.LoadRecords interface, and SYSTEM$PIPE_STATUS is unavailable.
 func TestSnowflakeWarehouseRunCompletesThroughLoadConfirmation(t *testing.T) {
+	t.Parallel()
 	for _, sub := range snowpipe.Substitutions {
 		t.Logf("fakesnow substitution: %s -> %s", sub.Production, sub.Instead)
 	}

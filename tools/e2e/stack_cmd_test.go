@@ -22,6 +22,7 @@ import (
 // gfnctl run --wait and status work with it, every service emits CloudWatch EMF metrics and
 // serves watermill's Prometheus metrics, and Ctrl-C stops everything.
 func TestStackCommand(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("end-to-end stack skipped in -short mode")
 	}
@@ -30,10 +31,8 @@ func TestStackCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "gfn-e2e-bin-")
-		if buildErr == nil {
-			buildErr = stack.Build(context.Background(), root, binDir)
-		}
+		binDir = stack.SharedDir(root)
+		buildErr = stack.Build(context.Background(), root, binDir)
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)

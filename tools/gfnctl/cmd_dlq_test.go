@@ -24,17 +24,22 @@ import (
 	"github.com/gfnpipeline/contracts"
 	"github.com/gfnpipeline/shared/awstest"
 	"github.com/gfnpipeline/shared/messaging"
+	"github.com/gfnpipeline/tools/e2e/stack"
 	"github.com/gfnpipeline/tools/gfnctl/dlq"
 )
 
-// buildGfnctl compiles this command into a temporary directory.
+// buildGfnctl compiles this command with the stack's binaries (one build for this package's
+// tests and the e2e tests) and returns its path.
 func buildGfnctl(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "gfnctl")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	root, err := stack.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return bin
+	if err := stack.Build(context.Background(), root, stack.SharedDir(root)); err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(stack.SharedDir(root), "bin", "gfnctl")
 }
 
 type sqsEnv struct {
@@ -46,10 +51,21 @@ type sqsEnv struct {
 // children and in-process commands) at it.
 func newSQSEnv(t *testing.T) sqsEnv {
 	t.Helper()
+	e := newQueues(t)
+	t.Setenv("GFN_NAME_PREFIX", e.top.Prefix)
+	return e
+}
+
+// newQueues applies a fresh topology and leaves the environment's prefix alone (parallel
+// tests): gfnctl children get GFN_NAME_PREFIX from childEnv.
+func newQueues(t *testing.T) sqsEnv {
+	t.Helper()
 	cfg := awstest.Config(t)
-	top := awstest.Topology(t, cfg)
-	t.Setenv("GFN_NAME_PREFIX", top.Prefix)
-	return sqsEnv{client: sqs.NewFromConfig(cfg), top: top}
+	return sqsEnv{client: sqs.NewFromConfig(cfg), top: awstest.Topology(t, cfg)}
+}
+
+func (e sqsEnv) childEnv() []string {
+	return append(os.Environ(), "GFN_NAME_PREFIX="+e.top.Prefix)
 }
 
 func (e sqsEnv) url(t *testing.T, base string) string {
@@ -139,11 +155,14 @@ func (d *drainer) count() (distinct, total int) {
 // A redrive killed with SIGKILL half way and run again delivers every message at least once.
 func TestRedriveSurvivesSIGKILL(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds gfnctl and moves 1,000 messages")
+		t.Skip("builds gfnctl and moves 200 messages")
 	}
-	env := newSQSEnv(t)
+	t.Parallel()
+	env := newQueues(t)
 	bin := buildGfnctl(t)
-	const n = 1000
+	// Enough messages for a run killed half way to hold some in flight; moto's receives slow
+	// down with queue depth, so more only cost time.
+	const n = 200
 	dlqName := contracts.QueueValidator + contracts.DLQSuffix
 	began := time.Now()
 	ids := env.fill(t, dlqName, n)
@@ -152,9 +171,9 @@ func TestRedriveSurvivesSIGKILL(t *testing.T) {
 
 	// --rate makes the first run take several seconds so it can be killed half way; --hold
 	// bounds how long the messages it held stay hidden after the kill.
-	args := []string{"dlq", "redrive", dlqName, "--rate", "150", "--hold", "3s"}
+	args := []string{"dlq", "redrive", dlqName, "--rate", "50", "--hold", "3s"}
 	first := exec.Command(bin, args...)
-	first.Env = os.Environ()
+	first.Env = env.childEnv()
 	stdout, err := first.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -189,7 +208,7 @@ func TestRedriveSurvivesSIGKILL(t *testing.T) {
 	})
 	t.Logf("held messages back at %v", time.Since(began))
 	second := exec.Command(bin, args[:len(args)-4]...)
-	second.Env = os.Environ()
+	second.Env = env.childEnv()
 	out, err := second.Output()
 	if err != nil {
 		t.Fatalf("second run: %v\n%s", err, out)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -30,16 +31,21 @@ func TestRedriveAndReplayEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end stack skipped in -short mode")
 	}
+	t.Parallel()
 	root, err := stack.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	ctx := context.Background()
-	if err := stack.Build(ctx, root, dir); err != nil {
+	// The binaries the e2e tests use too: one build between the two packages.
+	if err := stack.Build(ctx, root, stack.SharedDir(root)); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("AWS_ENDPOINT_URL", awstest.Endpoint(t))
+	if err := os.Symlink(filepath.Join(stack.SharedDir(root), "bin"), filepath.Join(dir, "bin")); err != nil {
+		t.Fatal(err)
+	}
+	awstest.Config(t) // the stack finds the emulator in AWS_ENDPOINT_URL
 	const faultYear = 2005
 	s, err := stack.Start(ctx, stack.Options{
 		Root: root, Dir: dir, SimDataDir: stack.Recording(root), Prefix: awstest.Prefix(),

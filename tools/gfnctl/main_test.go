@@ -84,6 +84,7 @@ func TestCommandLine(t *testing.T) {
 		{"run --years 2020-2019", 1, `--years "2020-2019"`},
 	} {
 		t.Run(tc.args, func(t *testing.T) {
+			t.Parallel() // each runs its own gfnctl process
 			out, code := gfnctlMain(t, tc.args)
 			if code != tc.code || !strings.Contains(out, tc.want) {
 				t.Errorf("gfnctl %s: exit %d, want %d with %q:\n%s", tc.args, code, tc.code, tc.want, out)

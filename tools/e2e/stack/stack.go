@@ -139,14 +139,40 @@ func BuildSnowflake(ctx context.Context, root, dir string) error {
 	return build(ctx, root, dir, SnowflakeBinaries)
 }
 
+// SharedDir is where tests build the stack's binaries (SharedDir/bin): one place per
+// checkout, so the test binaries of several packages, and later runs, share one build
+// (make test's stack-bin builds there before the tests start).
+func SharedDir(root string) string { return filepath.Join(root, ".cache", "stack") }
+
+// build runs one go build for every binary (named for its package's directory, as the map
+// keys are). Into a directory that already holds them, go build relinks only what changed;
+// a lock on the directory keeps concurrent builds (test binaries of several packages) apart.
 func build(ctx context.Context, root, dir string, binaries map[string]string) error {
 	bin := filepath.Join(dir, "bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		return err
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, "build.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return fmt.Errorf("lock %s: %w", lock.Name(), err)
+	}
+	// Symbols and DWARF are left out, as in the images: the links (DuckDB's above all) take
+	// half the time, and stack traces do not need them.
+	args := []string{"build", "-ldflags=-s -w", "-o", bin + string(filepath.Separator)}
 	for name, pkg := range binaries {
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(bin, name), pkg)
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("build %s: %w\n%s", name, err, out)
+		if filepath.Base(pkg) != name {
+			return fmt.Errorf("build %s: binary names follow their package directory, not %s", name, pkg)
 		}
+		args = append(args, pkg)
+	}
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
 	}
 	return nil
 }

@@ -119,6 +119,7 @@ const (
 )
 
 func TestListPeekExportDoNotConsume(t *testing.T) {
+	t.Parallel()
 	tool := newTool(t)
 	ctx := context.Background()
 	deadLetter(t, tool, validatorDLQ, 12, batchBody, func(i int) string { return fmt.Sprintf("failed 4 deliveries: boom %d", i) })
@@ -182,6 +183,7 @@ func TestListPeekExportDoNotConsume(t *testing.T) {
 }
 
 func TestRedriveDryRunChangesNothing(t *testing.T) {
+	t.Parallel()
 	tool := newTool(t)
 	deadLetter(t, tool, validatorDLQ, 15, batchBody, func(int) string { return "boom" })
 	before := depth(t, tool, validatorDLQ)
@@ -206,6 +208,7 @@ func TestRedriveDryRunChangesNothing(t *testing.T) {
 }
 
 func TestRedriveFilterMovesOnlyMatches(t *testing.T) {
+	t.Parallel()
 	tool := newTool(t)
 	// Batches ef-2000..ef-2019; ef-2005 and ef-2015 fail with a timeout, the rest otherwise.
 	deadLetter(t, tool, validatorDLQ, 20, batchBody, func(i int) string {
@@ -260,6 +263,7 @@ func TestRedriveFilterMovesOnlyMatches(t *testing.T) {
 // A message redriven, dead-lettered again by SQS's own redrive policy (which keeps its
 // attributes) and redriven again keeps its first original id.
 func TestRedriveKeepsFirstOriginalID(t *testing.T) {
+	t.Parallel()
 	tool := newTool(t)
 	ctx := context.Background()
 	url := queueURL(t, tool, loaderDLQ)
@@ -278,6 +282,7 @@ func TestRedriveKeepsFirstOriginalID(t *testing.T) {
 
 // A message that would exceed SQS's ten attributes is not sent and stays in the DLQ.
 func TestRedriveRefusesTooManyAttributes(t *testing.T) {
+	t.Parallel()
 	tool := newTool(t)
 	ctx := context.Background()
 	attrs := map[string]string{contracts.AttrError: "x"}
@@ -297,6 +302,7 @@ func TestRedriveRefusesTooManyAttributes(t *testing.T) {
 }
 
 func TestRedriveMaxRateAndNativeFallback(t *testing.T) {
+	t.Parallel()
 	tool := newTool(t)
 	deadLetter(t, tool, validatorDLQ, 25, batchBody, func(int) string { return "boom" })
 	ctx := context.Background()
@@ -338,6 +344,7 @@ func TestRedriveMaxRateAndNativeFallback(t *testing.T) {
 }
 
 func TestPurge(t *testing.T) {
+	t.Parallel()
 	tool := newTool(t)
 	deadLetter(t, tool, validatorDLQ, 3, batchBody, func(int) string { return "boom" })
 	if _, err := tool.Purge(context.Background(), contracts.QueueValidator); !errors.Is(err, dlq.ErrNotDLQ) {
@@ -356,6 +363,7 @@ func TestPurge(t *testing.T) {
 // consumer (a new message, as the settler sends it). The redrive moves each message the DLQ
 // held when it started once, reports the ones that came back, and ends.
 func TestRedriveMovesPoisonOnceAndReportsItsReturn(t *testing.T) {
+	t.Parallel()
 	tool := newTool(t)
 	deadLetter(t, tool, validatorDLQ, 3, batchBody, func(int) string { return "boom" })
 	ctx, cancel := context.WithCancel(context.Background())

@@ -32,7 +32,11 @@ func run(ctx context.Context) error {
 	}
 	dir := flag.String("dir", filepath.Join(root, "data", "stack"), "binaries, logs and the loader's DuckDB file")
 	build := flag.Bool("build", true, "build the binaries into DIR/bin first (false: use what is there)")
+	buildOnly := flag.Bool("build-only", false, "build the binaries into DIR/bin and exit (make test's stack-bin)")
 	flag.Parse()
+	if *buildOnly {
+		return stack.Build(ctx, root, *dir)
+	}
 	data := os.Getenv("GFN_DATA_DIR")
 	if data == "" {
 		data = stack.Recording(root)
