@@ -48,6 +48,27 @@ func newDLQTool(ctx context.Context) (*dlq.Tool, error) {
 	return &dlq.Tool{SQS: sqs.NewFromConfig(cfg), Topology: platform.Topology(os.Getenv)}, nil
 }
 
+// withDLQTool is a dlq subcommand's RunE: args must number nargs (else usage is the error),
+// check validates flags before AWS is reached (nil: none), then run gets the DLQ tool.
+func withDLQTool(nargs int, usage string, check func() error,
+	run func(cmd *cobra.Command, tool *dlq.Tool, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != nargs {
+			return errors.New("usage: gfnctl dlq " + usage)
+		}
+		if check != nil {
+			if err := check(); err != nil {
+				return err
+			}
+		}
+		tool, err := newDLQTool(cmd.Context())
+		if err != nil {
+			return err
+		}
+		return run(cmd, tool, args)
+	}
+}
+
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
@@ -62,13 +83,9 @@ func newDLQListCmd() *cobra.Command {
 		Use:   "list [--json] [--sample N]",
 		Short: "every DLQ: depth and age of the oldest message",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			tool, err := newDLQTool(cmd.Context())
-			if err != nil {
-				return err
-			}
+		RunE: withDLQTool(0, "list [--json] [--sample N]", nil, func(cmd *cobra.Command, tool *dlq.Tool, _ []string) error {
 			return dlqList(cmd.Context(), tool, asJSON, sample, cmd.OutOrStdout())
-		},
+		}),
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per DLQ")
 	cmd.Flags().IntVar(&sample, "sample", 100, "messages read (then handed back) per DLQ to find the oldest; 0 reads none")
@@ -108,24 +125,15 @@ func newDLQPeekCmd() *cobra.Command {
 	var (
 		n      int
 		filter string
+		f      dlq.Filter
 	)
+	parse := func() (err error) { f, err = dlq.ParseFilter(filter); return err }
 	cmd := &cobra.Command{
 		Use:   "peek <queue> [-n N] [--filter EXPR]",
 		Short: "bodies and attributes of messages, nothing consumed",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return errors.New("usage: gfnctl dlq peek <queue> [-n N] [--filter EXPR]")
-			}
-			f, err := dlq.ParseFilter(filter)
-			if err != nil {
-				return err
-			}
-			tool, err := newDLQTool(cmd.Context())
-			if err != nil {
-				return err
-			}
+		RunE: withDLQTool(1, "peek <queue> [-n N] [--filter EXPR]", parse, func(cmd *cobra.Command, tool *dlq.Tool, args []string) error {
 			return dlqPeek(cmd.Context(), tool, args[0], n, f, cmd.OutOrStdout())
-		},
+		}),
 	}
 	cmd.Flags().IntVarP(&n, "n", "n", 10, "messages to show (0: all)")
 	cmd.Flags().StringVar(&filter, "filter", "", "show only messages matching EXPR")
@@ -147,24 +155,17 @@ func dlqPeek(ctx context.Context, tool *dlq.Tool, queue string, n int, f dlq.Fil
 }
 
 func newDLQExportCmd() *cobra.Command {
-	var filter string
+	var (
+		filter string
+		f      dlq.Filter
+	)
+	parse := func() (err error) { f, err = dlq.ParseFilter(filter); return err }
 	cmd := &cobra.Command{
 		Use:   "export <queue> FILE.jsonl [--filter EXPR]",
 		Short: `every message to a JSON lines file (FILE "-" is standard output), nothing consumed`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 2 {
-				return errors.New("usage: gfnctl dlq export <queue> FILE.jsonl [--filter EXPR]")
-			}
-			f, err := dlq.ParseFilter(filter)
-			if err != nil {
-				return err
-			}
-			tool, err := newDLQTool(cmd.Context())
-			if err != nil {
-				return err
-			}
+		RunE: withDLQTool(2, "export <queue> FILE.jsonl [--filter EXPR]", parse, func(cmd *cobra.Command, tool *dlq.Tool, args []string) error {
 			return dlqExport(cmd.Context(), tool, args[0], args[1], f, cmd.OutOrStdout(), cmd.ErrOrStderr())
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&filter, "filter", "", "export only messages matching EXPR")
 	return cmd
@@ -199,16 +200,9 @@ func newDLQPurgeCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "purge <dlq> --yes",
 		Short: "delete every message of a DLQ (export them first)",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return errors.New("usage: gfnctl dlq purge <dlq> --yes")
-			}
-			tool, err := newDLQTool(cmd.Context())
-			if err != nil {
-				return err
-			}
+		RunE: withDLQTool(1, "purge <dlq> --yes", nil, func(cmd *cobra.Command, tool *dlq.Tool, args []string) error {
 			return dlqPurge(cmd.Context(), tool, args[0], yes, cmd.OutOrStdout())
-		},
+		}),
 	}
 	cmd.Flags().BoolVar(&yes, "yes", false, "really delete every message")
 	return cmd
@@ -248,16 +242,10 @@ func newDLQRedriveCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "redrive <dlq> [--to source|<queue>] [--filter EXPR] [--max N] [--rate N] [--dry-run] [--method auto|native|copy] [--hold D] [--watch D] | --cancel",
 		Short: "move messages back to their queue (native move task when available, else send-then-delete)",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return errors.New("usage: gfnctl dlq redrive <dlq> [--to source|<queue>] [--filter EXPR] [--max N] [--rate N] [--dry-run] | --cancel")
-			}
-			tool, err := newDLQTool(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return dlqRedrive(cmd.Context(), tool, args[0], o, cmd.OutOrStdout(), cmd.ErrOrStderr())
-		},
+		RunE: withDLQTool(1, "redrive <dlq> [--to source|<queue>] [--filter EXPR] [--max N] [--rate N] [--dry-run] | --cancel", nil,
+			func(cmd *cobra.Command, tool *dlq.Tool, args []string) error {
+				return dlqRedrive(cmd.Context(), tool, args[0], o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			}),
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&o.to, "to", "source", `"source" (the DLQ's own queue) or another queue`)

@@ -361,21 +361,12 @@ var errFunction = errors.New("function error")
 // ReportBatchItemFailures an unreadable response, or one naming a message not in the batch,
 // fails the whole batch, as Lambda treats it.
 func (p *poller) call(ctx context.Context, body []byte, msgs []sqstypes.Message) (map[string]bool, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.invokeURL, bytes.NewReader(body))
+	out, err := invoke(ctx, p.invokeURL, body)
 	if err != nil {
 		return nil, err
 	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer res.Body.Close()
-	out, err := io.ReadAll(res.Body)
-	if err != nil {
-		return nil, err
-	}
-	if res.StatusCode != http.StatusOK || bytes.HasPrefix(out, []byte("Task timed out")) {
-		return nil, fmt.Errorf("%w: %s: %s", errFunction, res.Status, trim(out))
+	if bytes.HasPrefix(out, []byte("Task timed out")) {
+		return nil, fmt.Errorf("%w: %s", errFunction, trim(out))
 	}
 	var resp struct {
 		events.SQSEventResponse
@@ -428,6 +419,12 @@ func (r *Runner) Invoke(ctx context.Context, name string, payload []byte) ([]byt
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.fns[name].Timeout+5*time.Second)
 	defer cancel()
+	return invoke(ctx, url, payload)
+}
+
+// invoke posts payload to an emulator's invocation URL and returns the function's response;
+// a status other than 200 is errFunction (the response is returned with it).
+func invoke(ctx context.Context, url string, payload []byte) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(payload))
 	if err != nil {
 		return nil, err
