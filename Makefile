@@ -24,7 +24,8 @@ TEST_EXTRA :=
 TEST_EXTRA_LATE :=
 TEST_GO_NEEDS :=
 .DEFAULT_GOAL := run
-include mk/*.mk
+include mk/tools.mk
+include $(filter-out mk/tools.mk,$(wildcard mk/*.mk))
 
 .PHONY: run e2e test test-go test-checks test-checks-late bench soda venv venv-fakesnow vet clean
 
@@ -61,7 +62,7 @@ test-checks:
 # Checks that use what TEST_GO_NEEDS builds (terraform-test: the Lambda bootstraps) start
 # once it is built, so a niced check never holds a build the go tests wait for.
 test-checks-late: $(TEST_GO_NEEDS)
-	@$(if $(strip $(TEST_EXTRA_LATE)),nice -n 10 $(MAKE) --no-print-directory -k -j -Otarget $(TEST_EXTRA_LATE))
+	@$(if $(strip $(TEST_EXTRA_LATE)),nice -n 10 $(MAKE) --no-print-directory -k -j -Otarget PACKAGED=1 $(TEST_EXTRA_LATE))
 
 vet:
 	@unformatted=$$(gofmt -l contracts shared services tools); \
@@ -79,16 +80,14 @@ soda: venv
 
 # Soda Core in a venv (pinned as the architecture requires).
 venv: $(SODA)
-$(SODA):
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check soda-core==3.5.6 soda-core-duckdb==3.5.6
+$(SODA): | $(UV)
+	$(call python-venv,$(VENV),soda-core==3.5.6 soda-core-duckdb==3.5.6)
 
 # fakesnow's Snowflake server for the Snowflake driver's tests: its own venv, since it needs a
 # newer duckdb than Soda's; snowflake-connector-python 5 breaks fakesnow 0.12.1.
 venv-fakesnow: $(FAKESNOW_VENV)/bin/fakesnow
-$(FAKESNOW_VENV)/bin/fakesnow:
-	$(PYTHON) -m venv $(FAKESNOW_VENV)
-	$(FAKESNOW_VENV)/bin/pip install --quiet --disable-pip-version-check 'fakesnow[server]==0.12.1' 'snowflake-connector-python<5'
+$(FAKESNOW_VENV)/bin/fakesnow: | $(UV)
+	$(call python-venv,$(FAKESNOW_VENV),'fakesnow[server]==0.12.1' 'snowflake-connector-python<5')
 
 clean:
 	rm -rf data dist .cache

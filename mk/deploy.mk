@@ -24,7 +24,7 @@ COMPOSE_ALL := $(COMPOSE) --profile localstack --profile moto
 # Arguments for `gfnctl run` in up-run, e.g. RUN_ARGS="--years 2018-2022".
 RUN_ARGS ?=
 
-.PHONY: up up-run down logs package packages
+.PHONY: up up-run down logs package packages $(addprefix package-,$(DEPLOY_SERVICES))
 
 # The other profile's emulator (named like its profile) would still hold port 4566: removed
 # first, and --remove-orphans drops containers of services no longer in the file.
@@ -66,8 +66,10 @@ package:
 	cd "$(PACKAGE_BUILD)/$(SERVICE)" && $(PACKAGE_LOCK) zip -q -X "$(abspath $(DIST))/$(SERVICE)-lambda.zip" bootstrap
 	@echo "package: $(DIST)/$(SERVICE)-lambda.zip"
 
-packages:
-	@for s in $(DEPLOY_SERVICES); do $(MAKE) --no-print-directory package SERVICE=$$s || exit 1; done
+# One sub-make a service, so `make -j` (make test) builds them side by side.
+packages: $(addprefix package-,$(DEPLOY_SERVICES))
+$(addprefix package-,$(DEPLOY_SERVICES)): package-%:
+	@$(MAKE) --no-print-directory package SERVICE=$*
 
 # make test builds the bootstraps before the go tests start (while the venvs install), at the
 # tests' priority: the Lambda e2e tests need them early, and would otherwise wait on the lock

@@ -5,9 +5,8 @@ SODA_SNOWFLAKE_VENV := .venv-soda-snowflake
 
 .PHONY: venv-soda-snowflake
 venv-soda-snowflake: $(SODA_SNOWFLAKE_VENV)/bin/soda
-$(SODA_SNOWFLAKE_VENV)/bin/soda: soda/lambda/requirements.txt
-	$(PYTHON) -m venv $(SODA_SNOWFLAKE_VENV)
-	$(SODA_SNOWFLAKE_VENV)/bin/pip install --quiet --disable-pip-version-check -r soda/lambda/requirements.txt
+$(SODA_SNOWFLAKE_VENV)/bin/soda: soda/lambda/requirements.txt | $(UV)
+	$(call python-venv,$(SODA_SNOWFLAKE_VENV),-r soda/lambda/requirements.txt)
 	touch $@
 
 TEST_GO_NEEDS += venv-soda-snowflake

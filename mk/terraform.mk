@@ -32,9 +32,10 @@ terraform-cli-config:
 	printf 'provider_installation {\n  filesystem_mirror {\n    path    = "%s"\n    include = ["registry.terraform.io/hashicorp/aws"]\n  }\n  direct {\n    exclude = ["registry.terraform.io/hashicorp/aws"]\n  }\n}\n' "$$mirror" > "$(TF_CLI_CONFIG)"; \
 	echo "terraform-test: AWS provider from the mirror at $$mirror"
 
-# The plan hashes the Lambda zips, so every service is packaged first. The committed lock
-# file must match the mirror's provider (-lockfile=readonly).
-terraform-test: terraform-cli-config packages
+# The plan hashes the Lambda zips, so every service is packaged first (make test packages
+# them before this starts, and says so with PACKAGED=1). The committed lock file must match the
+# mirror's provider (-lockfile=readonly).
+terraform-test: terraform-cli-config $(if $(PACKAGED),,packages)
 	$(TF_ENV) $(TERRAFORM) -chdir=terraform init -input=false -backend=false -lockfile=readonly -no-color > $(TF_CACHE)/init.log 2>&1 || { cat $(TF_CACHE)/init.log; exit 1; }
 	$(TF_ENV) $(TERRAFORM) -chdir=terraform validate -no-color
 	$(TF_ENV) $(TERRAFORM) -chdir=terraform test -no-color
@@ -42,6 +43,5 @@ terraform-test: terraform-cli-config packages
 checkov: $(CHECKOV)
 	$(CHECKOV) --directory terraform --framework terraform --quiet --compact --skip-download
 
-$(CHECKOV):
-	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check checkov==3.3.30
+$(CHECKOV): | $(UV)
+	$(call python-venv,$(CHECKOV_VENV),checkov==3.3.30)
