@@ -40,10 +40,11 @@ func BuildLambdas(ctx context.Context, root, dir string) (rie string, err error)
 		return "", err
 	}
 	dist := filepath.Join(dir, "dist")
+	// One make for all: it checks (and, after a change, links) the bootstraps side by side.
+	if _, err := makeTarget(ctx, root, "-j", "packages", "DIST="+dist, "LAMBDA_ARCH="+runtime.GOARCH); err != nil {
+		return "", err
+	}
 	for _, svc := range Services {
-		if _, err := makeTarget(ctx, root, "package", "SERVICE="+svc, "DIST="+dist, "LAMBDA_ARCH="+runtime.GOARCH); err != nil {
-			return "", err
-		}
 		if err := unzipBootstrap(filepath.Join(dist, svc+"-lambda.zip"), filepath.Join(dir, svc)); err != nil {
 			return "", err
 		}
