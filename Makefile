@@ -18,11 +18,13 @@ export GFN_DATA_DIR
 FAKESNOW_VENV := .venv-fakesnow
 
 # Each mk/*.mk adds its targets; one that `make test` must run appends it to TEST_EXTRA (run
-# beside the go tests; TEST_EXTRA_LATE once TEST_GO_NEEDS is built), one the go tests need
-# first to TEST_GO_NEEDS.
+# beside the go tests; TEST_EXTRA_LATE once TEST_BUILDS is built), one the go tests need
+# first to TEST_GO_NEEDS, a build some tests and a late check need to TEST_BUILDS (built at the
+# tests' priority beside the go tests' own compiling).
 TEST_EXTRA :=
 TEST_EXTRA_LATE :=
 TEST_GO_NEEDS :=
+TEST_BUILDS :=
 .DEFAULT_GOAL := run
 include mk/tools.mk
 include $(filter-out mk/tools.mk,$(wildcard mk/*.mk))
@@ -59,9 +61,9 @@ test-go: $(TEST_GO_NEEDS)
 test-checks:
 	@nice -n 10 $(MAKE) --no-print-directory -k -j -Otarget vet $(TEST_EXTRA)
 
-# Checks that use what TEST_GO_NEEDS builds (terraform-test: the Lambda bootstraps) start
-# once it is built, so a niced check never holds a build the go tests wait for.
-test-checks-late: $(TEST_GO_NEEDS)
+# Checks that use what TEST_BUILDS builds (terraform-test: the Lambda bootstraps) start once
+# it is built, so a niced check never holds a build the go tests wait for.
+test-checks-late: $(TEST_BUILDS)
 	@$(if $(strip $(TEST_EXTRA_LATE)),nice -n 10 $(MAKE) --no-print-directory -k -j -Otarget PACKAGED=1 $(TEST_EXTRA_LATE))
 
 vet:

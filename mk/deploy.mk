@@ -71,7 +71,7 @@ packages: $(addprefix package-,$(DEPLOY_SERVICES))
 $(addprefix package-,$(DEPLOY_SERVICES)): package-%:
 	@$(MAKE) --no-print-directory package SERVICE=$*
 
-# make test builds the bootstraps before the go tests start (while the venvs install), at the
-# tests' priority: the Lambda e2e tests need them early, and would otherwise wait on the lock
-# of terraform-test's niced build.
-TEST_GO_NEEDS += packages
+# make test builds the bootstraps while the go tests compile, at the tests' priority: the
+# Lambda e2e tests wait (on the lock) for a build in progress, never for terraform-test's
+# niced one.
+TEST_BUILDS += packages
