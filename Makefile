@@ -56,15 +56,21 @@ TEST_GO_NEEDS += venv venv-fakesnow
 # do not need them.
 TEST_FIRST := ./tools/e2e ./tools/gfnctl ./tools/gfnctl/dlq ./shared/messaging ./tools/deploytest ./shared/warehouse
 test-go: $(TEST_GO_NEEDS)
-	$(GO) test -p 4 -count=1 -timeout 40m -ldflags='-s -w' $(TEST_FIRST) $(PKGS)
+	$(call step-time,go-test) $(GO) test -p 4 -count=1 -timeout 40m -ldflags='-s -w' $(TEST_FIRST) $(PKGS)
+
+# Each step of make test ends with a `time <step>: wall=… cpu=…` line (where GNU time is
+# installed), so CI's log shows where its minutes and its two cores go.
+step-time = $(if $(wildcard /usr/bin/time),/usr/bin/time -f 'time $(1): wall=%es cpu=%Us+%Ss')
+timed-%:
+	@$(call step-time,$*) $(MAKE) --no-print-directory $*
 
 test-checks:
-	@nice -n 10 $(MAKE) --no-print-directory -k -j -Otarget vet $(TEST_EXTRA)
+	@nice -n 10 $(MAKE) --no-print-directory -k -j -Otarget $(addprefix timed-,vet $(TEST_EXTRA))
 
 # Checks that use what TEST_BUILDS builds (terraform-test: the Lambda bootstraps) start once
 # it is built, so a niced check never holds a build the go tests wait for.
 test-checks-late: $(TEST_BUILDS)
-	@$(if $(strip $(TEST_EXTRA_LATE)),nice -n 10 $(MAKE) --no-print-directory -k -j -Otarget PACKAGED=1 $(TEST_EXTRA_LATE))
+	@$(if $(strip $(TEST_EXTRA_LATE)),nice -n 10 $(MAKE) --no-print-directory -k -j -Otarget PACKAGED=1 $(addprefix timed-,$(TEST_EXTRA_LATE)))
 
 vet:
 	@unformatted=$$(gofmt -l contracts shared services tools); \
