@@ -6,8 +6,9 @@ stack:
 	@$(GO) run ./tools/e2e/cmd/stack
 
 # The stack's binaries where the e2e and gfnctl tests build them (stack.SharedDir:
-# .cache/stack), built by make test while the venvs install, so the tests find them up to date.
+# .cache/stack), built by make test while the go tests compile; a test that needs them first
+# waits on the build's lock and then finds them up to date.
 .PHONY: stack-bin
 stack-bin:
 	@$(GO) run ./tools/e2e/cmd/stack -build-only -dir $(CURDIR)/.cache/stack
-TEST_GO_NEEDS += stack-bin
+TEST_BUILDS += stack-bin
