@@ -48,6 +48,13 @@ const (
 type Service struct {
 	Name  string
 	Queue string
+	// LocalConcurrency is how many messages the service handles at once where we run it as a
+	// poller ourselves: docker-compose and `make e2e`'s stack (GFN_CONCURRENCY, unless the
+	// environment sets it) and, for the loader, gfnctl's embedded bus. Most take 2: one
+	// downloads or publishes while another is handled. The loader takes SQS's largest receive
+	// batch, since the files waiting for DuckDB's writer commit together; the notifier hears
+	// four events a batch, each a few S3 calls on the run ledger, and keeps up with the stages.
+	LocalConcurrency int
 }
 
 // Services lists the pipeline's services in start order. It is the one list: the stacks,
@@ -56,12 +63,22 @@ type Service struct {
 // docker-compose.yml and terraform against it.
 func Services() []Service {
 	return []Service{
-		{ServiceExtractor, QueueExtractor},
-		{ServiceValidator, QueueValidator},
-		{ServiceTransformer, QueueTransformer},
-		{ServiceLoader, QueueLoader},
-		{ServiceNotifier, QueueNotifier},
+		{ServiceExtractor, QueueExtractor, 2},
+		{ServiceValidator, QueueValidator, 2},
+		{ServiceTransformer, QueueTransformer, 2},
+		{ServiceLoader, QueueLoader, 10},
+		{ServiceNotifier, QueueNotifier, 8},
 	}
+}
+
+// LocalConcurrency is the named service's LocalConcurrency (0 for a name not in Services).
+func LocalConcurrency(name string) int {
+	for _, s := range Services() {
+		if s.Name == name {
+			return s.LocalConcurrency
+		}
+	}
+	return 0
 }
 
 // ServiceNames lists Services' names in start order.

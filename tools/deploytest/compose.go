@@ -39,6 +39,8 @@ type Service struct {
 	Queue    string
 	Env      []string
 	Optional []string
+	// Concurrency is the GFN_CONCURRENCY compose must give it (contracts' LocalConcurrency).
+	Concurrency int
 }
 
 // LoadCompose loads a compose file as `docker compose` would, with both emulator profiles
@@ -197,6 +199,9 @@ func checkService(p *types.Project, top contracts.Topology, s Service, endpoint,
 		bad("%s: AWS_ENDPOINT_URL %q, want the emulator %q", s.Name, got, endpoint)
 	}
 	checkServiceEnv(s, svc, bad)
+	if got := envValue(svc, "GFN_CONCURRENCY"); got != strconv.Itoa(s.Concurrency) {
+		bad("%s: GFN_CONCURRENCY=%q, want %d (contracts' LocalConcurrency, as make e2e runs it)", s.Name, got, s.Concurrency)
+	}
 	if d, ok := svc.DependsOn[BootstrapService]; !ok || d.Condition != types.ServiceConditionCompletedSuccessfully {
 		bad("%s: want depends_on bootstrap {condition: service_completed_successfully}", s.Name)
 	}

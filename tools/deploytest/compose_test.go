@@ -56,6 +56,7 @@ func TestComposeCheckerCatchesDrift(t *testing.T) {
 		{"bootstrap command", `command: ["infra", "apply"]`, `command: ["infra", "plan"]`, "want \"infra apply\""},
 		{"port on every interface", `"127.0.0.1:8090:8090"`, `"8090:8090"`, "loader: publishes port 8090"},
 		{"costly health check", "localhost:4566/moto-api/config", "localhost:4566/moto-api/data.json", "data.json"},
+		{"loader's concurrency drifts from make e2e's", `GFN_CONCURRENCY: "10"`, `GFN_CONCURRENCY: "4"`, "loader: GFN_CONCURRENCY=\"4\", want 10"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

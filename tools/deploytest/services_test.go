@@ -42,7 +42,7 @@ func pipelineServices(t *testing.T) []Service {
 		if !ok {
 			t.Fatalf("deploytest: no Config for service %s (add it to serviceSettings)", c.Name)
 		}
-		s := Service{Name: c.Name, Queue: c.Queue}
+		s := Service{Name: c.Name, Queue: c.Queue, Concurrency: c.LocalConcurrency}
 		for _, n := range settingNames(settings) {
 			if strings.HasSuffix(n, "_SECRET_ARN") || slices.Contains(snowflake, n) {
 				s.Optional = append(s.Optional, n)

@@ -181,11 +181,6 @@ func build(ctx context.Context, root, dir string, binaries map[string]string) er
 	return nil
 }
 
-// serviceConcurrency overrides the stack's GFN_CONCURRENCY=2 where a service gains from more:
-// the loader's files that wait for DuckDB together commit in one transaction, and the notifier
-// hears four events per batch, each a few S3 calls.
-var serviceConcurrency = map[string]string{"loader": "10", "notifier": "8"}
-
 // Start builds nothing: call Build first. It starts the emulator if needed, the simulator,
 // applies the topology with gfnctl, and starts every service.
 func Start(ctx context.Context, opts Options) (*Stack, error) {
@@ -246,11 +241,6 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	}
 	env := append([]string{"GFN_API_URL=" + s.SimURL + "/v1", "GFN_API_KEY=" + key,
 		"DUCKDB_PATH=" + filepath.Join(opts.Dir, "gfn.duckdb"), "GFN_STATUS_ADDR=" + statusAddr}, opts.Env...)
-	if os.Getenv("GFN_CONCURRENCY") == "" {
-		// As docker-compose deploys them: a stage downloads or publishes one message while it
-		// handles another.
-		env = append([]string{"GFN_CONCURRENCY=2"}, env...)
-	}
 	if os.Getenv("GFN_API_RATE") == "" {
 		// The simulator is local: no need to pace requests as the real API wants (as in the
 		// embedded run). opts.Env or the environment may set a pace.
@@ -275,8 +265,9 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		if svc == contracts.ServiceLoader {
 			env = append(env, loaderEnv...)
 		}
-		if n, ok := serviceConcurrency[svc]; ok && os.Getenv("GFN_CONCURRENCY") == "" {
-			env = append(env, "GFN_CONCURRENCY="+n)
+		if os.Getenv("GFN_CONCURRENCY") == "" {
+			// As docker-compose deploys them (tools/deploytest checks it against the same value).
+			env = append(env, "GFN_CONCURRENCY="+strconv.Itoa(contracts.LocalConcurrency(svc)))
 		}
 		if err := s.start(svc, env); err != nil {
 			s.Stop()

@@ -191,8 +191,8 @@ func startServices(ctx context.Context, top contracts.Topology, store lake.Store
 		if c.Queue == loaderQueue {
 			// The loader's handlers hold a small Parquet file each and wait for DuckDB, which
 			// commits the files waiting together in one transaction: let it take a receive
-			// batch's worth, as a poller with GFN_CONCURRENCY=10 would.
-			n = max(n, loaderConcurrency)
+			// batch's worth, as its local pollers do.
+			n = max(n, contracts.LocalConcurrency(contracts.ServiceLoader))
 		}
 		consumers[i] = limited(c, n)
 	}
@@ -276,9 +276,6 @@ func claimSource(dataDir, src string) error {
 	}
 	return os.WriteFile(path, []byte(src+"\n"), 0o644)
 }
-
-// loaderConcurrency is SQS's largest receive batch.
-const loaderConcurrency = 10
 
 // limited lets at most n of c's messages be handled at once.
 func limited(c messaging.Consumer, n int) messaging.Consumer {
