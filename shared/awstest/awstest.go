@@ -6,6 +6,7 @@ package awstest
 import (
 	"context"
 	"crypto/rand"
+	_ "embed"
 	"encoding/hex"
 	"fmt"
 	"net"
@@ -48,6 +49,12 @@ func Endpoint(t testing.TB) string {
 	return endpoint
 }
 
+// MotoServer is motoserver.py: moto's server with its SQS DeleteMessage race fixed (see the
+// file), for `python3 -c`.
+//
+//go:embed motoserver.py
+var MotoServer string
+
 // StartMoto starts moto's server on a free loopback port and waits until it answers. It dies
 // with the calling process; stop ends it sooner.
 func StartMoto() (url string, stop func(), err error) {
@@ -57,7 +64,7 @@ func StartMoto() (url string, stop func(), err error) {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	cmd := exec.Command("python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+	cmd := exec.Command("python3", "-c", MotoServer, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
 	// The server dies with the test binary.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {

@@ -100,9 +100,22 @@ func (p *AWSPublisher) sendTopic(ctx context.Context, topic string, msgs []*mess
 	if err != nil {
 		return err
 	}
+	var code, msg *string
 	if len(res.Failed) > 0 {
-		f := res.Failed[0]
-		return fmt.Errorf("%d of %d entries failed: %s %s", len(res.Failed), len(entries), aws.ToString(f.Code), aws.ToString(f.Message))
+		code, msg = res.Failed[0].Code, res.Failed[0].Message
+	}
+	return batchOutcome(len(entries), len(res.Successful), len(res.Failed), code, msg)
+}
+
+// batchOutcome fails a batch call unless every entry came back successful: one that failed,
+// or one the response does not mention at all (moto drops an entry whose SNS fan-out raised,
+// reporting it neither way), is retried with the rest rather than lost.
+func batchOutcome(entries, succeeded, failed int, code, msg *string) error {
+	switch {
+	case failed > 0:
+		return fmt.Errorf("%d of %d entries failed: %s %s", failed, entries, aws.ToString(code), aws.ToString(msg))
+	case succeeded != entries:
+		return fmt.Errorf("%d of %d entries neither succeeded nor failed", entries-succeeded, entries)
 	}
 	return nil
 }
@@ -120,11 +133,11 @@ func (p *AWSPublisher) sendQueue(ctx context.Context, queue string, msgs []*mess
 	if err != nil {
 		return err
 	}
+	var code, msg *string
 	if len(res.Failed) > 0 {
-		f := res.Failed[0]
-		return fmt.Errorf("%d of %d entries failed: %s %s", len(res.Failed), len(entries), aws.ToString(f.Code), aws.ToString(f.Message))
+		code, msg = res.Failed[0].Code, res.Failed[0].Message
 	}
-	return nil
+	return batchOutcome(len(entries), len(res.Successful), len(res.Failed), code, msg)
 }
 
 // Close releases nothing: the SDK clients hold no resources of their own.
