@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,6 +30,12 @@ const (
 	loadBatchTable  = "temp.load_batch"
 	loadSourceTable = "temp.load_source"
 )
+
+// duckDBName is the warehouse file's database name in DuckDB's catalog.
+const duckDBName = "gfn"
+
+// duckDBRowGroupSize is the warehouse's row group size, in rows (DuckDB's default: 122,880).
+const duckDBRowGroupSize = 16384
 
 // ErrStorageVersion is returned by OpenDuckDB for an existing file written in a newer storage
 // format than SodaStorageVersion: Soda could not read it. Delete (or export) and reload it.
@@ -66,8 +73,23 @@ func OpenDuckDB(path string) (*DuckDB, error) {
 			return nil, fmt.Errorf("duckdb: create directory for %s: %w", path, err)
 		}
 	}
-	connector, err := duckdb.NewConnector(path+"?storage_compatibility_version="+SodaStorageVersion,
+	// The file is attached rather than opened for its row group size: a checkpoint rewrites
+	// each row group that gained rows whole, so smaller ones keep a backfill's checkpoints
+	// from recompressing every row loaded so far, each time.
+	opts := fmt.Sprintf("ROW_GROUP_SIZE %d", duckDBRowGroupSize)
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		// Only a new file takes the version: an existing one keeps its own, checked below.
+		opts += ", STORAGE_VERSION '" + SodaStorageVersion + "'"
+	}
+	attach := fmt.Sprintf("ATTACH IF NOT EXISTS %s AS %s (%s)", sqlString(path), duckDBName, opts)
+	connector, err := duckdb.NewConnector("",
 		func(execer driver.ExecerContext) error {
+			if _, err := execer.ExecContext(context.Background(), attach, nil); err != nil {
+				return err
+			}
+			if _, err := execer.ExecContext(context.Background(), "USE "+duckDBName, nil); err != nil {
+				return err
+			}
 			// Timestamps are UTC wall clock (TIMESTAMP, like Snowflake's TIMESTAMP_NTZ);
 			// Parquet's UTC-adjusted timestamps must not shift by the host's zone.
 			_, err := execer.ExecContext(context.Background(), "SET TimeZone = 'UTC'", nil)
@@ -84,6 +106,12 @@ func OpenDuckDB(path string) (*DuckDB, error) {
 			// there costs a quarter of their time and wins nothing on these columns
 			// (dictionary, RLE and ALP do; the file comes out the same size).
 			_, err = execer.ExecContext(context.Background(), "SET disabled_compression_methods = 'fsst,chimp,patas'", nil)
+			if err != nil {
+				return err
+			}
+			// With small row groups a checkpoint costs little, so one every 8 MiB of WAL (DuckDB's
+			// default: 16) keeps fewer uncompressed rows in memory for no more CPU.
+			_, err = execer.ExecContext(context.Background(), "SET checkpoint_threshold = '8MB'", nil)
 			return err
 		})
 	if err != nil {
