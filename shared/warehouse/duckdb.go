@@ -308,6 +308,11 @@ WHERE file_name = ?`, fl.loadID, f.RunID, f.BatchID, n, fl.loadedAt, f.FileName)
 			}
 			fl.req.res = LoadResult{LoadID: fl.loadID, RowsLoaded: n}
 		}
+		// Dropped with the transaction, not at the next load: meanwhile they would hold
+		// their rows, uncompressed, through checkpoints and the close.
+		if _, err := tx.ExecContext(ctx, `DROP TABLE IF EXISTS `+loadBatchTable+`; DROP TABLE IF EXISTS `+loadSourceTable); err != nil {
+			return fmt.Errorf("duckdb load %s: drop staging tables: %w", name, err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("duckdb load %s: commit: %w", name, err)
