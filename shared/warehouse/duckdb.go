@@ -330,25 +330,19 @@ WHERE file_name = ?`, fl.loadID, f.RunID, f.BatchID, n, fl.loadedAt, f.FileName)
 // queryCounts sets counts[load id] to the rows each file of the batch holds and returns the
 // batch's first and last year.
 func queryCounts(ctx context.Context, tx *sql.Tx, counts map[string]int) (years [2]int32, err error) {
-	rows, err := tx.QueryContext(ctx, `SELECT load_id, count(*), min(year), max(year) FROM `+loadBatchTable+` GROUP BY load_id`)
+	rows, err := tx.QueryContext(ctx, `SELECT load_id, count(*), min(min(year)) OVER (), max(max(year)) OVER ()
+FROM `+loadBatchTable+` GROUP BY load_id`)
 	if err != nil {
 		return years, err
 	}
 	defer rows.Close()
-	for i := 0; rows.Next(); i++ {
+	for rows.Next() {
 		var id string
 		var n int
-		var first, last int32
-		if err := rows.Scan(&id, &n, &first, &last); err != nil {
+		if err := rows.Scan(&id, &n, &years[0], &years[1]); err != nil {
 			return years, err
 		}
 		counts[id] = n
-		if i == 0 || first < years[0] {
-			years[0] = first
-		}
-		if i == 0 || last > years[1] {
-			years[1] = last
-		}
 	}
 	return years, rows.Err()
 }

@@ -266,8 +266,9 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 			env = append(env, loaderEnv...)
 		}
 		if os.Getenv("GFN_CONCURRENCY") == "" {
-			// As docker-compose deploys them (tools/deploytest checks it against the same value).
-			env = append(env, "GFN_CONCURRENCY="+strconv.Itoa(contracts.LocalConcurrency(svc)))
+			// As docker-compose deploys them (tools/deploytest checks it against the same
+			// value); first, so opts.Env can still set it.
+			env = append([]string{"GFN_CONCURRENCY=" + strconv.Itoa(contracts.LocalConcurrency(svc))}, env...)
 		}
 		if err := s.start(svc, env); err != nil {
 			s.Stop()
