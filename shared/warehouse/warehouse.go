@@ -216,6 +216,13 @@ FROM ` + source + ` AS s ANTI JOIN (
 	}
 }
 
+// insertSQL has upsertSQL's effect when TRANSFORMED holds no row in the source's years (a
+// backfill's first load of them): no key can match, so the source is appended without joins.
+func insertSQL(source string) string {
+	cols := strings.Join(names(allColumns()), ", ")
+	return `INSERT INTO ` + TransformedTable + ` (` + cols + `) SELECT ` + cols + ` FROM ` + source
+}
+
 // keyMatch joins target t to source s on the natural key.
 func keyMatch() string {
 	on := make([]string, len(contracts.NaturalKey))
