@@ -55,16 +55,23 @@ func Endpoint(t testing.TB) string {
 //go:embed motoserver.py
 var MotoServer string
 
-// StartMoto starts moto's server on a free loopback port and waits until it answers. It dies
-// with the calling process; stop ends it sooner.
+// StartMoto starts moto's server (MotoServer) on a free loopback port and waits until it
+// answers. It dies with the calling process; stop ends it sooner.
 func StartMoto() (url string, stop func(), err error) {
+	return StartMotoCommand([]string{"python3", "-c", MotoServer, "-H", "127.0.0.1"})
+}
+
+// StartMotoCommand is StartMoto with another command line for the server (docker compose's,
+// say); the port is a free one, passed as moto reads it, in MOTO_PORT.
+func StartMotoCommand(args []string) (url string, stop func(), err error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	cmd := exec.Command("python3", "-c", MotoServer, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Env = append(os.Environ(), fmt.Sprintf("MOTO_PORT=%d", port))
 	// The server dies with the test binary.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {

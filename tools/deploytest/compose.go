@@ -110,10 +110,42 @@ func checkEmulators(p *types.Project, tokenSentinel string, bad func(string, ...
 	if m, ok := p.Services[ProfileMoto]; ok && m.HealthCheck != nil && strings.Contains(strings.Join(m.HealthCheck.Test, " "), "data.json") {
 		bad("moto: the healthcheck fetches data.json, which serialises everything moto holds; use /moto-api/config")
 	}
+	if _, err := MotoCommand(p); err != nil {
+		bad("moto: %v", err)
+	}
 	if ls, ok := p.Services[ProfileLocalStack]; ok && envValue(ls, "LOCALSTACK_AUTH_TOKEN") != tokenSentinel {
 		bad("localstack: LOCALSTACK_AUTH_TOKEN is not passed through from the environment")
 	}
 	return fmt.Sprintf("http://%s:%d", host, port)
+}
+
+// motoServerScript is moto's server with its SQS DeleteMessage race fixed, which the tests,
+// CI and compose's moto all run.
+const motoServerScript = "shared/awstest/motoserver.py"
+
+// MotoCommand is the command compose's moto runs, with motoServerScript's path in the
+// container mapped back to the checkout, so it can run here too. It fails unless the
+// entrypoint runs that script, mounted from the checkout.
+func MotoCommand(p *types.Project) ([]string, error) {
+	m, ok := p.Services[ProfileMoto]
+	if !ok {
+		return nil, fmt.Errorf("service missing")
+	}
+	host := filepath.Join(p.WorkingDir, motoServerScript)
+	var mounted string
+	for _, v := range m.Volumes {
+		if v.Type == types.VolumeTypeBind && filepath.Clean(v.Source) == host {
+			mounted = v.Target
+		}
+	}
+	i := slices.Index(m.Entrypoint, mounted)
+	if mounted == "" || i < 0 {
+		return nil, fmt.Errorf("the entrypoint does not run %s, mounted from the checkout: moto %s alone can lose an SQS message sent while another is deleted",
+			motoServerScript, strings.TrimPrefix(m.Image, "motoserver/moto:"))
+	}
+	cmd := slices.Clone([]string(m.Entrypoint))
+	cmd[i] = host
+	return cmd, nil
 }
 
 // checkEmulator checks one emulator and returns its network alias and container port (ok

@@ -57,6 +57,7 @@ func TestComposeCheckerCatchesDrift(t *testing.T) {
 		{"port on every interface", `"127.0.0.1:8090:8090"`, `"8090:8090"`, "loader: publishes port 8090"},
 		{"costly health check", "localhost:4566/moto-api/config", "localhost:4566/moto-api/data.json", "data.json"},
 		{"loader's concurrency drifts from make e2e's", `GFN_CONCURRENCY: "10"`, `GFN_CONCURRENCY: "4"`, "loader: GFN_CONCURRENCY=\"4\", want 10"},
+		{"moto without the SQS fix", `entrypoint: ["python", "/gfn/motoserver.py", "-H", "0.0.0.0"]`, `entrypoint: ["moto_server", "-H", "0.0.0.0"]`, "does not run shared/awstest/motoserver.py"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -84,7 +85,8 @@ func containsProblem(probs []string, want string) bool {
 	return false
 }
 
-// The moto healthcheck's URL answers on moto's real server (same version as the image).
+// Compose's moto command (its entrypoint, the mounted script run from the checkout) starts
+// moto's real server (the image's version), and the healthcheck's URL answers on it.
 func TestMotoHealthcheckAnswers(t *testing.T) {
 	p, err := LoadCompose(context.Background(), filepath.Join(repoRoot, "docker-compose.yml"), nil)
 	if err != nil {
@@ -95,7 +97,11 @@ func TestMotoHealthcheckAnswers(t *testing.T) {
 	if m == nil {
 		t.Fatalf("moto healthcheck %q names no http://localhost URL", hc)
 	}
-	url, stop, err := awstest.StartMoto()
+	cmd, err := MotoCommand(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, stop, err := awstest.StartMotoCommand(cmd)
 	if err != nil {
 		t.Skipf("moto not available: %v", err)
 	}
