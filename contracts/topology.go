@@ -52,8 +52,9 @@ type Service struct {
 	// poller ourselves: docker-compose and `make e2e`'s stack (GFN_CONCURRENCY, unless the
 	// environment sets it) and, for the loader, gfnctl's embedded bus. Most take 2: one
 	// downloads or publishes while another is handled. The loader takes SQS's largest receive
-	// batch, since the files waiting for DuckDB's writer commit together; the notifier hears
-	// four events a batch, each a few S3 calls on the run ledger, and keeps up with the stages.
+	// batch, since the files waiting for DuckDB's writer commit together, two at a time; the
+	// notifier hears four events a batch, each a few S3 calls on the run ledger, and keeps up
+	// with the stages.
 	LocalConcurrency int
 }
 

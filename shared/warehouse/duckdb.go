@@ -48,8 +48,9 @@ type DuckDB struct {
 	// writer is a token (capacity 1) that serialises loads: concurrent writes to the same
 	// keys would abort with a transaction conflict, and one writer is all a local run needs.
 	writer chan struct{}
-	// queued holds the loads waiting for the writer; whoever holds it loads all of them in
-	// one transaction (group commit), since a transaction's fixed cost dwarfs a file's rows.
+	// queued holds the loads waiting for the writer; whoever holds it loads all of them, up to
+	// maxGroupFiles a transaction (group commit): a transaction's fixed cost dwarfs a file's
+	// rows.
 	qmu    sync.Mutex
 	queued []*loadRequest
 	now    func() time.Time
@@ -84,35 +85,28 @@ func OpenDuckDB(path string) (*DuckDB, error) {
 	attach := fmt.Sprintf("ATTACH IF NOT EXISTS %s AS %s (%s)", sqlString(path), duckDBName, opts)
 	connector, err := duckdb.NewConnector("",
 		func(execer driver.ExecerContext) error {
-			if _, err := execer.ExecContext(context.Background(), attach, nil); err != nil {
-				return err
+			for _, q := range []string{
+				attach,
+				"USE " + duckDBName,
+				// Timestamps are UTC wall clock (TIMESTAMP, like Snowflake's TIMESTAMP_NTZ);
+				// Parquet's UTC-adjusted timestamps must not shift by the host's zone.
+				"SET TimeZone = 'UTC'",
+				// A load is a few thousand rows: one thread does it in less CPU time than two,
+				// which only contend with each other and with the pipeline's other stages.
+				"SET threads = 1",
+				// Checkpoints recompress every row since the last one; trying FSST, Chimp and
+				// Patas there costs a quarter of their time and wins nothing on these columns
+				// (dictionary, RLE and ALP do; the file comes out the same size).
+				"SET disabled_compression_methods = 'fsst,chimp,patas'",
+				// With small row groups a checkpoint costs little, so one every 8 MiB of WAL
+				// (DuckDB's default: 16) keeps fewer uncompressed rows in memory for no more CPU.
+				"SET checkpoint_threshold = '8MB'",
+			} {
+				if _, err := execer.ExecContext(context.Background(), q, nil); err != nil {
+					return fmt.Errorf("%s: %w", q, err)
+				}
 			}
-			if _, err := execer.ExecContext(context.Background(), "USE "+duckDBName, nil); err != nil {
-				return err
-			}
-			// Timestamps are UTC wall clock (TIMESTAMP, like Snowflake's TIMESTAMP_NTZ);
-			// Parquet's UTC-adjusted timestamps must not shift by the host's zone.
-			_, err := execer.ExecContext(context.Background(), "SET TimeZone = 'UTC'", nil)
-			if err != nil {
-				return err
-			}
-			// A load is a few thousand rows: one thread does it in less CPU time than two,
-			// which only contend with each other and with the pipeline's other stages.
-			_, err = execer.ExecContext(context.Background(), "SET threads = 1", nil)
-			if err != nil {
-				return err
-			}
-			// Checkpoints recompress every row since the last one; trying FSST, Chimp and Patas
-			// there costs a quarter of their time and wins nothing on these columns
-			// (dictionary, RLE and ALP do; the file comes out the same size).
-			_, err = execer.ExecContext(context.Background(), "SET disabled_compression_methods = 'fsst,chimp,patas'", nil)
-			if err != nil {
-				return err
-			}
-			// With small row groups a checkpoint costs little, so one every 8 MiB of WAL (DuckDB's
-			// default: 16) keeps fewer uncompressed rows in memory for no more CPU.
-			_, err = execer.ExecContext(context.Background(), "SET checkpoint_threshold = '8MB'", nil)
-			return err
+			return nil
 		})
 	if err != nil {
 		return nil, fmt.Errorf("duckdb: open %s: %w", path, err)
@@ -158,8 +152,8 @@ func (d *DuckDB) Migrate(ctx context.Context) error {
 
 // LoadFile loads the file into RAW and merges it into TRANSFORMED in one transaction, once
 // per FileName (the load history plays Snowpipe's load metadata) unless f.Force. Calls made
-// while another load runs share the next transaction; each returns once its file is
-// committed, with its own load id and row count.
+// while another load runs share the next transactions, up to maxGroupFiles each; each call
+// returns once its file is committed, with its own load id and row count.
 func (d *DuckDB) LoadFile(ctx context.Context, f FileLoad) (LoadResult, error) {
 	if f.FileName == "" || f.LocalPath == "" {
 		return LoadResult{}, fmt.Errorf("duckdb load: file name and local path are required")
@@ -295,15 +289,13 @@ FROM read_parquet(`+sqlString(r.f.LocalPath)+`)`)
 		if err != nil {
 			return fmt.Errorf("duckdb load %s: check natural keys: %w", name, err)
 		}
-		merge := upsertSQL(source, years)
 		var held bool
-		err = tx.QueryRowContext(ctx, fmt.Sprintf(`SELECT EXISTS (SELECT 1 FROM `+TransformedTable+` WHERE year BETWEEN %d AND %d)`,
-			years[0], years[1])).Scan(&held)
-		if err != nil {
+		if err := tx.QueryRowContext(ctx, heldSQL(years)).Scan(&held); err != nil {
 			return fmt.Errorf("duckdb load %s: look for the batch's years in %s: %w", name, TransformedTable, err)
 		}
-		if !held {
-			merge = []string{insertSQL(source)}
+		merge := []string{insertSQL(source)}
+		if held {
+			merge = upsertSQL(source, years)
 		}
 		for _, q := range merge {
 			if _, err := tx.ExecContext(ctx, q); err != nil {

@@ -202,7 +202,7 @@ WHEN NOT MATCHED THEN
 // other row can match): a load then joins its own years' rows, not the whole table.
 func upsertSQL(source string, years [2]int32) []string {
 	cols := names(allColumns())
-	inYears := fmt.Sprintf("t.year BETWEEN %d AND %d", years[0], years[1])
+	inYears := inYears(years)
 	return []string{
 		`UPDATE ` + TransformedTable + ` AS t
 SET ` + strings.Join(setNonKey(), ", ") + `
@@ -214,6 +214,17 @@ FROM ` + source + ` AS s ANTI JOIN (
     SELECT ` + strings.Join(contracts.NaturalKey, ", ") + ` FROM ` + TransformedTable + ` AS t WHERE ` + inYears + `
 ) AS t ON ` + keyMatch(),
 	}
+}
+
+// inYears limits TRANSFORMED (as t) to the years [years[0], years[1]].
+func inYears(years [2]int32) string {
+	return fmt.Sprintf("t.year BETWEEN %d AND %d", years[0], years[1])
+}
+
+// heldSQL asks whether TRANSFORMED holds any row in the years: when not, insertSQL does
+// upsertSQL's work.
+func heldSQL(years [2]int32) string {
+	return `SELECT EXISTS (SELECT 1 FROM ` + TransformedTable + ` AS t WHERE ` + inYears(years) + `)`
 }
 
 // insertSQL has upsertSQL's effect when TRANSFORMED holds no row in the source's years (a

@@ -110,8 +110,10 @@ func checkEmulators(p *types.Project, tokenSentinel string, bad func(string, ...
 	if m, ok := p.Services[ProfileMoto]; ok && m.HealthCheck != nil && strings.Contains(strings.Join(m.HealthCheck.Test, " "), "data.json") {
 		bad("moto: the healthcheck fetches data.json, which serialises everything moto holds; use /moto-api/config")
 	}
-	if _, err := MotoCommand(p); err != nil {
-		bad("moto: %v", err)
+	if _, ok := p.Services[ProfileMoto]; ok {
+		if _, err := MotoCommand(p); err != nil {
+			bad("moto: %v", err)
+		}
 	}
 	if ls, ok := p.Services[ProfileLocalStack]; ok && envValue(ls, "LOCALSTACK_AUTH_TOKEN") != tokenSentinel {
 		bad("localstack: LOCALSTACK_AUTH_TOKEN is not passed through from the environment")

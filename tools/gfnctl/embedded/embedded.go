@@ -190,8 +190,8 @@ func startServices(ctx context.Context, top contracts.Topology, store lake.Store
 		n := cfg.Platform.Concurrency
 		if c.Queue == loaderQueue {
 			// The loader's handlers hold a small Parquet file each and wait for DuckDB, which
-			// commits the files waiting together in one transaction: let it take a receive
-			// batch's worth, as its local pollers do.
+			// commits the files waiting together (up to two a transaction): let it take a
+			// receive batch's worth, as its local pollers do.
 			n = max(n, contracts.LocalConcurrency(contracts.ServiceLoader))
 		}
 		consumers[i] = limited(c, n)

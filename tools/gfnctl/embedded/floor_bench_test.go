@@ -195,8 +195,8 @@ func peakRSSKiB() (int64, error) {
 		return 0, fmt.Errorf("peak RSS: %w", err)
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			return strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+		if f := strings.Fields(line); len(f) == 3 && f[0] == "VmHWM:" { // VmHWM:  245760 kB
+			return strconv.ParseInt(f[1], 10, 64)
 		}
 	}
 	return 0, fmt.Errorf("peak RSS: no VmHWM in /proc/self/status")
