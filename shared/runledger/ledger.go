@@ -75,6 +75,21 @@ func (l Ledger) Record(ctx context.Context, m contracts.Message) error {
 	return nil
 }
 
+// Reached reports whether m's batch has an event of one of the types in the ledger (a HEAD
+// each, not a Load).
+func (l Ledger) Reached(ctx context.Context, m contracts.Message, eventTypes ...string) (bool, error) {
+	for _, t := range eventTypes {
+		_, err := l.store.Head(ctx, lake.RunEventKey(m.Run(), m.Batch(), t))
+		switch {
+		case err == nil:
+			return true, nil
+		case !errors.Is(err, lake.ErrNotFound):
+			return false, fmt.Errorf("ledger of run %s: %w", m.Run(), err)
+		}
+	}
+	return false, nil
+}
+
 // BatchState is what the ledger knows of one batch.
 type BatchState struct {
 	BatchID string `json:"batch_id"`

@@ -77,8 +77,8 @@ func (n *Notifier) Handle(ctx context.Context, m contracts.Message) error {
 	if err := n.alert(ctx, m); err != nil {
 		return err
 	}
-	if !decisive(m) {
-		return nil
+	if decide, err := n.decisive(ctx, m); err != nil || !decide {
+		return err
 	}
 	run, err := n.ledger.Load(ctx, m.Run())
 	if err != nil {
@@ -143,14 +143,16 @@ func (n *Notifier) alert(ctx context.Context, m contracts.Message) error {
 }
 
 // decisive reports whether m can decide its run's outcome; other events are only recorded.
-func decisive(m contracts.Message) bool {
+// A landing or a validation can when it comes after its batch's transform or load (it was
+// redelivered after a crash): the run waits for its counts.
+func (n *Notifier) decisive(ctx context.Context, m contracts.Message) (bool, error) {
 	switch e := m.(type) {
 	case *contracts.RawBatchLanded, *contracts.BatchValidated:
-		return false
+		return n.ledger.Reached(ctx, m, contracts.BatchLoaded{}.EventType(), contracts.BatchTransformed{}.EventType())
 	case *contracts.BatchTransformed:
-		return e.Key == ""
+		return e.Key == "", nil
 	}
-	return true
+	return true, nil
 }
 
 // Evaluate decides a run's outcome from its ledger once every planned batch has settled, or
@@ -192,12 +194,19 @@ func Evaluate(run runledger.Run, now time.Time) contracts.Message {
 		}
 		var transformed contracts.BatchTransformed
 		empty := decode(b, &transformed) && transformed.Key == ""
+		var failed contracts.BatchFailed
 		if b.Has(loaded.EventType()) || empty {
+			// Its landing and validation (rows in, rejected) come on messages of their own,
+			// which a crash can hold back past the load: wait for them, unless a stage gave up
+			// on one of the batch's messages (they may never come).
+			counted := b.Has(landed.EventType()) && b.Has(validated.EventType())
+			if !counted && !b.Has(failed.EventType()) {
+				return nil
+			}
 			// A batch that failed and was redriven to completion no longer fails the run.
 			continue
 		}
 		var quarantined contracts.BatchQuarantined
-		var failed contracts.BatchFailed
 		switch {
 		case decode(b, &quarantined):
 			sum.Rejected += quarantined.RowsRejected

@@ -33,6 +33,17 @@ func plan(batches ...string) *contracts.ExtractionPlanned {
 	return p
 }
 
+// planned is the run's plan and each batch's landing and validation (10 rows in, all valid),
+// as the extractor and validator report them before the batch's load.
+func planned(batches ...string) []contracts.Message {
+	out := []contracts.Message{plan(batches...)}
+	for _, b := range batches {
+		out = append(out, &contracts.RawBatchLanded{Header: h(b), Records: 10},
+			&contracts.BatchValidated{Header: h(b), RowsIn: 10, RowsValid: 10})
+	}
+	return out
+}
+
 func loaded(batch string, tableRows int64) *contracts.BatchLoaded {
 	return &contracts.BatchLoaded{Header: h(batch), Key: "transformed/" + batch, RowsLoaded: 10, TableRows: tableRows}
 }
@@ -47,13 +58,19 @@ func TestEvaluate(t *testing.T) {
 	}{
 		{"nothing planned yet", []contracts.Message{loaded("a", 5)}, "", 0, ""},
 		{"one of two loaded", []contracts.Message{plan("a", "b"), loaded("a", 5)}, "", 0, ""},
-		{"all loaded, largest table count wins", []contracts.Message{plan("a", "b"), loaded("b", 9), loaded("a", 5)}, "RunCompleted", 9, ""},
-		{"a year without data counts as done", []contracts.Message{plan("a", "b"), loaded("a", 5),
-			&contracts.BatchTransformed{Header: h("b"), Rows: 0}}, "RunCompleted", 5, ""},
+		{"all loaded, largest table count wins", append(planned("a", "b"), loaded("b", 9), loaded("a", 5)), "RunCompleted", 9, ""},
+		{"a load before its batch's landing waits for it (its rows in)", []contracts.Message{plan("a"),
+			&contracts.BatchValidated{Header: h("a"), RowsIn: 10, RowsValid: 10}, loaded("a", 5)}, "", 0, ""},
+		{"a load before its batch's validation waits for it (its rejects)", []contracts.Message{plan("a"),
+			&contracts.RawBatchLanded{Header: h("a"), Records: 10}, loaded("a", 5)}, "", 0, ""},
+		{"a load whose landing a stage gave up on does not wait", []contracts.Message{plan("a"), loaded("a", 5),
+			&contracts.BatchFailed{Header: h("a"), Stage: "gfn-notifier", Reason: "dead-lettered"}}, "RunCompleted", 5, ""},
+		{"a year without data counts as done", append(planned("a", "b"), loaded("a", 5),
+			&contracts.BatchTransformed{Header: h("b"), Rows: 0}), "RunCompleted", 5, ""},
 		{"a quarantine waits for the other batches", []contracts.Message{plan("a", "b"),
 			&contracts.BatchQuarantined{Header: h("b"), Reason: "reject ratio 12% exceeds 5%", RowsRejected: 40}}, "", 0, ""},
-		{"a quarantine fails the run once the rest loaded, counting what loaded", []contracts.Message{plan("a", "b"),
-			&contracts.BatchQuarantined{Header: h("b"), Reason: "reject ratio 12% exceeds 5%", RowsRejected: 40}, loaded("a", 5)},
+		{"a quarantine fails the run once the rest loaded, counting what loaded", append(planned("a", "b"),
+			&contracts.BatchQuarantined{Header: h("b"), Reason: "reject ratio 12% exceeds 5%", RowsRejected: 40}, loaded("a", 5)),
 			"RunFailed", 5, "quarantined: reject ratio 12% exceeds 5%"},
 		{"a dead letter waits for the other batches", []contracts.Message{plan("a", "b"),
 			&contracts.BatchFailed{Header: h("a"), Stage: "gfn-extractor", Reason: "permanent: 403"}}, "", 0, ""},
@@ -63,8 +80,8 @@ func TestEvaluate(t *testing.T) {
 			&contracts.BatchFailed{Header: contracts.Header{RunID: "run-1"}, Stage: "gfn-extractor", Reason: "permanent: 403"}}, "RunFailed", 0, "gfn-extractor gave up: permanent: 403"},
 		{"a failure before planning is resolved once the run is planned", []contracts.Message{
 			&contracts.BatchFailed{Header: contracts.Header{RunID: "run-1"}, Stage: "gfn-extractor", Reason: "x"}, plan("a")}, "", 0, ""},
-		{"a redriven batch that loads completes the run", []contracts.Message{plan("a", "b"), loaded("a", 5),
-			&contracts.BatchFailed{Header: h("b"), Stage: "gfn-loader", Reason: "x"}, loaded("b", 8)}, "RunCompleted", 8, ""},
+		{"a redriven batch that loads completes the run", append(planned("a", "b"), loaded("a", 5),
+			&contracts.BatchFailed{Header: h("b"), Stage: "gfn-loader", Reason: "x"}, loaded("b", 8)), "RunCompleted", 8, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -130,7 +147,7 @@ func TestQuarantineAlertsAtOnceAndFailsTheRunOnceSettled(t *testing.T) {
 	n := notify.New(notify.Config{SlackWebhookURL: slack.URL}, store, pub)
 	ctx := context.Background()
 	q := &contracts.BatchQuarantined{Header: h("ef-2005"), Year: 2005, Reason: "reject ratio 12.00% exceeds 5.00%", RowsIn: 100, RowsRejected: 12}
-	for _, e := range []contracts.Message{plan("ef-2004", "ef-2005"), q, q} {
+	for _, e := range append(planned("ef-2004", "ef-2005"), q, q) {
 		if err := n.Handle(ctx, e); err != nil {
 			t.Fatal(err)
 		}
@@ -164,20 +181,26 @@ func TestQuarantineAlertsAtOnceAndFailsTheRunOnceSettled(t *testing.T) {
 	}
 }
 
-// Every failed batch is named, with its reason.
-func TestRunFailedNamesEveryFailedBatch(t *testing.T) {
+// dirNotifier is a notifier on a directory ledger, and what it publishes.
+func dirNotifier(t *testing.T) (*notify.Notifier, *messagingtest.Recorder) {
+	t.Helper()
 	store, err := lake.NewDir(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	pub := &messagingtest.Recorder{}
-	n := notify.New(notify.Config{}, store, pub)
+	return notify.New(notify.Config{}, store, pub), pub
+}
+
+// Every failed batch is named, with its reason.
+func TestRunFailedNamesEveryFailedBatch(t *testing.T) {
+	n, pub := dirNotifier(t)
 	ctx := context.Background()
-	for _, e := range []contracts.Message{plan("a", "b", "c"),
+	for _, e := range append(planned("a", "b", "c"),
 		&contracts.BatchFailed{Header: h("c"), Stage: "gfn-loader", Reason: "bad parquet"},
 		loaded("b", 7),
 		&contracts.BatchQuarantined{Header: h("a"), Reason: "too many rejects"},
-	} {
+	) {
 		if err := n.Handle(ctx, e); err != nil {
 			t.Fatal(err)
 		}
@@ -204,7 +227,7 @@ func TestOutcomeClaimedButNotPublishedIsAnnouncedOnRetry(t *testing.T) {
 	pub := &messagingtest.Recorder{}
 	ctx := context.Background()
 	n := notify.New(notify.Config{}, store, pub)
-	for _, e := range []contracts.Message{plan("a", "b"), loaded("a", 5)} {
+	for _, e := range append(planned("a", "b"), loaded("a", 5)) {
 		if err := n.Handle(ctx, e); err != nil {
 			t.Fatal(err)
 		}
@@ -258,8 +281,10 @@ func TestStaleClaimIsAnnouncedByAnyEvent(t *testing.T) {
 	ctx := context.Background()
 	now := start
 	n := notify.New(notify.Config{Now: func() time.Time { return now }}, store, pub)
-	if err := n.Handle(ctx, plan("a")); err != nil {
-		t.Fatal(err)
+	for _, e := range planned("a") {
+		if err := n.Handle(ctx, e); err != nil {
+			t.Fatal(err)
+		}
 	}
 	pub.FailNext(1, errors.New("sns down"))
 	if err := n.Handle(ctx, loaded("a", 4)); err == nil {
@@ -299,8 +324,10 @@ func TestConcurrentNotifiersOnS3AnnounceOnce(t *testing.T) {
 	ctx := context.Background()
 	batches := []string{"a", "b", "c", "d"}
 	first := notify.New(notify.Config{}, store, pub)
-	if err := first.Handle(ctx, plan(batches...)); err != nil {
-		t.Fatal(err)
+	for _, e := range planned(batches...) {
+		if err := first.Handle(ctx, e); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var wg sync.WaitGroup
 	for i, b := range batches {
@@ -323,6 +350,31 @@ func TestConcurrentNotifiersOnS3AnnounceOnce(t *testing.T) {
 	}
 	c, ok := out[0].(*contracts.RunCompleted)
 	if !ok || c.Batches != 4 || c.RowsLoaded != 40 {
+		t.Fatalf("outcome %+v", out[0])
+	}
+}
+
+// A landing redelivered after its batch's load (the notifier was killed holding it) is what
+// completes the run, with the batch's rows counted in.
+func TestLateLandingCompletesTheRun(t *testing.T) {
+	n, pub := dirNotifier(t)
+	ctx := context.Background()
+	for _, e := range []contracts.Message{plan("a"), &contracts.BatchValidated{Header: h("a"), RowsIn: 10, RowsValid: 10}, loaded("a", 10)} {
+		if err := n.Handle(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out := pub.Messages(); len(out) != 0 {
+		t.Fatalf("announced %+v before the batch's landing", out)
+	}
+	if err := n.Handle(ctx, &contracts.RawBatchLanded{Header: h("a"), Records: 10}); err != nil {
+		t.Fatal(err)
+	}
+	out := pub.Messages()
+	if len(out) != 1 {
+		t.Fatalf("%d outcomes, want 1", len(out))
+	}
+	if c, ok := out[0].(*contracts.RunCompleted); !ok || c.RowsIn != 10 || c.RowsLoaded != 10 {
 		t.Fatalf("outcome %+v", out[0])
 	}
 }
